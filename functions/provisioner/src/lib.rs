@@ -1,0 +1,1 @@
+//! The provisioner function's core, kept free of Lambda types where possible so it can be tested directly.

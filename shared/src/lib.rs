@@ -1,0 +1,1 @@
+//! The domain shared by the provisioner, the verifier and the router.
