@@ -1,1 +1,5 @@
-//! The domain shared by the provisioner, the verifier and the router.
+//! The domain shared by the provisioner, the verifier and the router: typed Bedrock model
+//! references ([`arn`]), and — as they land — the profile config and map, the model
+//! catalog, invocation-log classification, AWS client setup and telemetry.
+
+pub mod arn;
