@@ -2,7 +2,6 @@
 # Creates the deploy/lint tool environments (idempotent). Each tool gets its own venv because
 # their pins clash: checkov pins an old boto3 that lacks newer Bedrock operations, and
 # aws-sam-cli pins its own botocore.
-#   .venv-cfn      cfn-lint + aws-sam-translator (lint the template and its SAM expansion)
 #   .venv-checkov  checkov (policy checks)
 #   .venv-sam      aws-sam-cli + cargo-lambda (sam build)
 set -euo pipefail
@@ -21,13 +20,11 @@ make_venv() {
 }
 
 case "${1:-all}" in
-  cfn) make_venv .venv-cfn "cfn-lint>=1.30" "aws-sam-translator>=1.95" ;;
   checkov) make_venv .venv-checkov "checkov>=3.2" ;;
   sam) make_venv .venv-sam "aws-sam-cli>=1.140" "cargo-lambda>=1.8" "ziglang>=0.13" ;;
   all)
-    make_venv .venv-cfn "cfn-lint>=1.30" "aws-sam-translator>=1.95"
     make_venv .venv-checkov "checkov>=3.2"
     make_venv .venv-sam "aws-sam-cli>=1.140" "cargo-lambda>=1.8" "ziglang>=0.13"
     ;;
-  *) echo "usage: $0 [cfn|checkov|sam|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [checkov|sam|all]" >&2; exit 2 ;;
 esac
