@@ -1,0 +1,111 @@
+"""The SAM template, as written and as SAM expands it: the properties a deploy depends on."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts" / "tools"))
+import expand_sam  # noqa: E402
+
+FUNCTIONS = {"ProvisionerFunction": "provisioner", "RouterFunction": "router", "VerifierFunction": "verifier"}
+
+
+@pytest.fixture(scope="module")
+def template():
+    return yaml_parse((REPO / "template.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def expanded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sam") / "expanded.json"
+    expand_sam.main(str(REPO / "template.yaml"), str(out))
+    return json.loads(out.read_text())
+
+
+def test_every_function_builds_its_own_binary_from_the_workspace_root(template):
+    globals_function = template["Globals"]["Function"]
+    assert globals_function["Runtime"] == "provided.al2023"
+    assert globals_function["Architectures"] == ["arm64"]
+    assert globals_function["CodeUri"] == "."
+    for logical_id, binary in FUNCTIONS.items():
+        resource = template["Resources"][logical_id]
+        assert resource["Metadata"]["BuildMethod"] == "rust-cargolambda"
+        assert resource["Metadata"]["BuildProperties"]["Binary"] == binary
+        assert "CodeUri" not in resource["Properties"], "a per-function CodeUri breaks sam build"
+
+
+def test_router_url_streams_and_takes_its_auth_type_from_a_parameter(expanded):
+    url = expanded["Resources"]["RouterFunctionUrl"]["Properties"]
+    assert url["InvokeMode"] == "RESPONSE_STREAM"
+    assert url["AuthType"] == {"Ref": "RouterAuthType"}
+    assert "Cors" not in url
+
+
+def test_public_router_permissions_exist_only_under_the_public_condition(expanded):
+    resources = expanded["Resources"]
+    permissions = {
+        name: r for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"].get("Principal") == "*"
+    }
+    actions = sorted(p["Properties"]["Action"] for p in permissions.values())
+    assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+    for permission in permissions.values():
+        assert permission["Condition"] == "PublicRouter"
+    invoke = next(p for p in permissions.values() if p["Properties"]["Action"] == "lambda:InvokeFunction")
+    assert invoke["Properties"]["InvokedViaFunctionUrl"] is True
+    url_invoke = next(p for p in permissions.values() if p["Properties"]["Action"] == "lambda:InvokeFunctionUrl")
+    assert url_invoke["Properties"]["FunctionUrlAuthType"] == "NONE"
+
+
+def test_public_router_requires_api_keys(template):
+    rule = template["Rules"]["PublicRouterNeedsKeys"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "RouterAuthType"}, "NONE"]}
+
+
+def test_profiles_reach_router_and_verifier_config_through_getatt_and_env_vars(template):
+    for logical_id in ("RouterFunction", "VerifierFunction"):
+        variables = template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        assert variables["CLAUDE_PROFILE_ARN"] == {"Fn::GetAtt": ["ClaudeProfile", "InferenceProfileArn"]}
+        assert variables["NOVA_PROFILE_ARN"] == {"Fn::GetAtt": ["NovaProfile", "InferenceProfileArn"]}
+        body = variables["PROFILES_CONFIG"]["Fn::Sub"][0]
+        # ${!VAR} survives !Sub as a literal ${VAR} that the functions expand at cold start.
+        assert "${!CLAUDE_PROFILE_ARN}" in body and "${!NOVA_PROFILE_ARN}" in body
+
+
+def test_every_profile_and_logging_resource_sets_a_service_timeout(template):
+    custom = {
+        name: r for name, r in template["Resources"].items()
+        if r["Type"] in ("Custom::BedrockInferenceProfile", "Custom::BedrockInvocationLogging")
+    }
+    assert set(custom) == {"ClaudeProfile", "NovaProfile", "InvocationLogging"}
+    for resource in custom.values():
+        assert 1 <= int(resource["Properties"]["ServiceTimeout"]) <= 900
+        assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["ProvisionerFunction", "Arn"]}
+
+
+def test_verifier_runs_on_a_parameterised_schedule(expanded):
+    rules = [r for r in expanded["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    assert len(rules) == 1
+    assert rules[0]["Properties"]["ScheduleExpression"] == {"Ref": "VerifierScheduleRate"}
+
+
+def test_router_may_invoke_only_its_profiles_and_their_models(template):
+    statements = template["Resources"]["RouterFunction"]["Properties"]["Policies"][0]["Statement"]
+    invoke = [s for s in statements if isinstance(s, dict) and "bedrock:InvokeModel" in s.get("Action", [])]
+    for statement in invoke:
+        assert statement["Resource"] != "*"
+    assert not any(s.get("Resource") == "*" for s in statements if isinstance(s, dict))
+
+
+def test_template_and_its_expansion_pass_cfn_lint(tmp_path):
+    expanded_path = tmp_path / "expanded.json"
+    expand_sam.main(str(REPO / "template.yaml"), str(expanded_path))
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    for path in (REPO / "template.yaml", expanded_path):
+        result = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
