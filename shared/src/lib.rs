@@ -3,3 +3,4 @@
 //! catalog, invocation-log classification, AWS client setup and telemetry.
 
 pub mod arn;
+pub mod config;
