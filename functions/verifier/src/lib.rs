@@ -1,1 +1,20 @@
-//! The verifier function's core, kept free of Lambda types where possible so it can be tested directly.
+//! The verifier: on a schedule, reads Bedrock's model-invocation logs and proves that traffic
+//! goes through the configured application inference profiles. Each run classifies every record
+//! of its time window, diagnoses what it can, runs the config doctor, emits metrics once per
+//! completed window and returns one report.
+//!
+//! The core here has no Lambda types; `handler` adapts it to the runtime and `main` only wires.
+
+pub mod alert;
+pub mod doctor;
+pub mod error;
+pub mod logs;
+pub mod metrics;
+pub mod observe;
+pub mod report;
+pub mod run;
+pub mod scan;
+pub mod settings;
+pub mod window;
+
+pub use error::VerifierError;
