@@ -3,4 +3,5 @@
 //! catalog, invocation-log classification, AWS client setup and telemetry.
 
 pub mod arn;
+pub mod catalog;
 pub mod config;
