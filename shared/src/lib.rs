@@ -5,3 +5,4 @@
 pub mod arn;
 pub mod catalog;
 pub mod config;
+pub mod profile_map;
