@@ -1,0 +1,246 @@
+"""The emulator's runtime driven by boto3: all four operations, streaming included, for every
+model ID form, and every injected fault parsed as botocore's typed error. botocore checks both
+CRCs of every event-stream frame, so a successful stream is also a framing test."""
+
+import json
+import time
+import urllib.request
+
+import boto3
+import botocore.exceptions
+import pytest
+import urllib3
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+NOVA = "amazon.nova-pro-v1:0"
+SONNET_FM = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+SONNET_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+CLAUDE_37_PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=10)
+
+
+def runtime(emulator):
+    return boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=emulator.url, config=NO_RETRIES)
+
+
+def control(emulator):
+    return boto3.client("bedrock", region_name=REGION, endpoint_url=emulator.url, config=NO_RETRIES)
+
+
+def admin(emulator, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{emulator.url}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def inject(emulator, **spec):
+    status, _ = admin(emulator, "POST", "/_emulator/runtime/faults", spec)
+    assert status == 201
+
+
+def app_profile_arn(emulator):
+    source = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET_PROFILE}"
+    created = control(emulator).create_inference_profile(
+        inferenceProfileName="python-runtime", modelSource={"copyFrom": source})
+    return created["inferenceProfileArn"]
+
+
+def model_id_forms(emulator):
+    return [
+        NOVA,
+        f"arn:aws:bedrock:{REGION}::foundation-model/{NOVA}",
+        SONNET_PROFILE,
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET_PROFILE}",
+        app_profile_arn(emulator),
+    ]
+
+
+def user(text):
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def claude_body(text, **extra):
+    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
+                       "messages": [{"role": "user", "content": text}], **extra})
+
+
+def nova_body(text):
+    return json.dumps({"schemaVersion": "messages-v1", "messages": user(text)})
+
+
+def test_converse_gives_every_model_id_form_the_same_deterministic_answer(emulator):
+    client = runtime(emulator)
+    answers = []
+    for model in model_id_forms(emulator):
+        out = client.converse(modelId=model, messages=user("Hello emulator"))
+        text = out["output"]["message"]["content"][0]["text"]
+        assert text.endswith("You said: Hello emulator"), model
+        assert out["stopReason"] == "end_turn"
+        assert out["usage"]["inputTokens"] == 2
+        assert out["usage"]["totalTokens"] == out["usage"]["inputTokens"] + out["usage"]["outputTokens"]
+        assert out["metrics"]["latencyMs"] >= 1
+        assert out["ResponseMetadata"]["RequestId"]
+        answers.append(text)
+    assert len(set(answers)) == 1
+
+
+def test_converse_stream_events_arrive_in_order_and_match_converse(emulator):
+    client = runtime(emulator)
+    for model in model_id_forms(emulator):
+        whole = client.converse(modelId=model, messages=user("stream it"))
+        events = list(client.converse_stream(modelId=model, messages=user("stream it"))["stream"])
+        names = [next(iter(e)) for e in events]
+        assert names[0] == "messageStart" and events[0]["messageStart"]["role"] == "assistant"
+        assert names[-3:] == ["contentBlockStop", "messageStop", "metadata"]
+        text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+        assert text == whole["output"]["message"]["content"][0]["text"]
+        assert events[-1]["metadata"]["usage"] == {k: whole["usage"][k] for k in events[-1]["metadata"]["usage"]}
+
+
+def test_invoke_model_returns_each_providers_native_body(emulator):
+    client = runtime(emulator)
+    forms = model_id_forms(emulator)
+    for model in forms[2:]:
+        out = client.invoke_model(modelId=model, body=claude_body("What is the capital of Sudan?"))
+        body = json.loads(out["body"].read())
+        assert out["contentType"] == "application/json"
+        assert body["type"] == "message" and body["role"] == "assistant"
+        assert body["content"][0]["text"].endswith("You said: What is the capital of Sudan?")
+        assert body["usage"]["input_tokens"] == 7
+        headers = out["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["x-amzn-bedrock-input-token-count"] == "7"
+    for model in forms[:2]:
+        out = client.invoke_model(modelId=model, body=nova_body("Hi Nova"), contentType="application/json")
+        body = json.loads(out["body"].read())
+        assert body["output"]["message"]["content"][0]["text"].endswith("You said: Hi Nova")
+        assert body["stopReason"] == "end_turn"
+
+
+def test_invoke_model_with_response_stream_chunks_end_with_invocation_metrics(emulator):
+    client = runtime(emulator)
+    forms = model_id_forms(emulator)
+    for model in forms[2:]:
+        out = client.invoke_model_with_response_stream(modelId=model, body=claude_body("Tell me"))
+        assert out["contentType"] == "application/json"
+        chunks = [json.loads(e["chunk"]["bytes"]) for e in out["body"]]
+        assert chunks[0]["type"] == "message_start"
+        assert [c["type"] for c in chunks[-2:]] == ["message_delta", "message_stop"]
+        metrics = chunks[-1]["amazon-bedrock-invocationMetrics"]
+        assert metrics["inputTokenCount"] == 2
+        assert metrics["outputTokenCount"] == chunks[-2]["usage"]["output_tokens"]
+    for model in forms[:2]:
+        out = client.invoke_model_with_response_stream(modelId=model, body=nova_body("Hi"))
+        chunks = [json.loads(e["chunk"]["bytes"]) for e in out["body"]]
+        assert "messageStart" in chunks[0]
+        assert chunks[-1]["amazon-bedrock-invocationMetrics"]["inputTokenCount"] == 1
+
+
+def test_unknown_on_demand_and_no_access_errors_match_bedrock(emulator):
+    client = runtime(emulator)
+    with pytest.raises(client.exceptions.ValidationException, match="The provided model identifier is invalid."):
+        client.converse(modelId="anthropic.claude-unknown-v1:0", messages=user("x"))
+    with pytest.raises(client.exceptions.ValidationException, match="with on-demand throughput isn't supported"):
+        client.invoke_model(modelId=SONNET_FM, body=claude_body("x"))
+    admin(emulator, "PUT", f"/_emulator/model-access/{SONNET_FM}?region={REGION}",
+          {"authorizationStatus": "NOT_AUTHORIZED"})
+    with pytest.raises(client.exceptions.AccessDeniedException, match="AWS Marketplace"):
+        client.converse_stream(modelId=SONNET_PROFILE, messages=user("x"))
+
+
+def test_invalid_requests_get_validation_exceptions_with_the_failing_member(emulator):
+    client = runtime(emulator)
+    with pytest.raises(client.exceptions.ValidationException, match="inferenceConfig.temperature"):
+        client.converse(modelId=NOVA, messages=user("x"), inferenceConfig={"temperature": 1.5})
+    with pytest.raises(client.exceptions.ValidationException, match="exceeds the model limit of 10000"):
+        client.converse(modelId=NOVA, messages=user("x"), inferenceConfig={"maxTokens": 20000})
+    with pytest.raises(client.exceptions.ValidationException, match="png, jpeg, gif, webp"):
+        client.converse(modelId=NOVA, messages=[{"role": "user", "content": [
+            {"image": {"format": "bmp", "source": {"bytes": b"\x89PNG"}}}]}])
+    with pytest.raises(client.exceptions.ValidationException, match="alternate"):
+        client.converse(modelId=NOVA, messages=user("a") + user("b"))
+    with pytest.raises(client.exceptions.ValidationException, match="required key \\[max_tokens\\]"):
+        client.invoke_model(modelId=SONNET_PROFILE, body=json.dumps({"anthropic_version": "bedrock-2023-05-31",
+                                                                   "messages": []}))
+
+
+def test_tools_and_reasoning_follow_the_documented_rules(emulator):
+    client = runtime(emulator)
+    tools = {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {
+        "type": "object", "properties": {"q": {"type": "string"}}}}}}]}
+    no_call = client.converse(modelId=SONNET_PROFILE, messages=user("hello"), toolConfig=tools)
+    assert no_call["stopReason"] == "end_turn"
+    call = client.converse(modelId=SONNET_PROFILE, messages=user("please use lookup"), toolConfig=tools)
+    assert call["stopReason"] == "tool_use"
+    tool_use = call["output"]["message"]["content"][-1]["toolUse"]
+    assert tool_use["name"] == "lookup" and tool_use["input"] == {"q": "please use lookup"}
+
+    out = client.converse(modelId=CLAUDE_37_PROFILE, messages=user("think"), inferenceConfig={"maxTokens": 4000},
+                          additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}})
+    reasoning = out["output"]["message"]["content"][0]["reasoningContent"]["reasoningText"]
+    assert reasoning["text"] and reasoning["signature"]
+    streamed = list(client.converse_stream(
+        modelId=CLAUDE_37_PROFILE, messages=user("think"), inferenceConfig={"maxTokens": 4000},
+        additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}})["stream"])
+    deltas = [e["contentBlockDelta"]["delta"] for e in streamed if "contentBlockDelta" in e]
+    assert "".join(d["reasoningContent"].get("text", "") for d in deltas if "reasoningContent" in d) == reasoning["text"]
+    assert any(d.get("reasoningContent", {}).get("signature") == reasoning["signature"] for d in deltas)
+
+
+def test_http_faults_raise_botocores_modeled_exceptions_once(emulator):
+    client = runtime(emulator)
+    inject(emulator, kind="throttling", operation="Converse", count=1)
+    with pytest.raises(client.exceptions.ThrottlingException):
+        client.converse(modelId=NOVA, messages=user("x"))
+    client.converse(modelId=NOVA, messages=user("x"))
+    inject(emulator, kind="error", code="ServiceUnavailableException", count=1)
+    with pytest.raises(client.exceptions.ServiceUnavailableException):
+        client.invoke_model(modelId=NOVA, body=nova_body("x"))
+    inject(emulator, kind="error", code="ModelTimeoutException", model="*nova*", count=1)
+    with pytest.raises(client.exceptions.ModelTimeoutException):
+        client.invoke_model_with_response_stream(modelId=NOVA, body=nova_body("x"))
+
+
+def test_a_stream_fault_arrives_as_a_modeled_exception_event(emulator):
+    client = runtime(emulator)
+    inject(emulator, kind="stream-error", code="ThrottlingException", operation="ConverseStream", afterEvents=3, count=1)
+    received = []
+    with pytest.raises(botocore.exceptions.EventStreamError) as raised:
+        for event in client.converse_stream(modelId=NOVA, messages=user("x"))["stream"]:
+            received.append(event)
+    assert len(received) == 3
+    assert raised.value.response["Error"]["Code"] == "throttlingException"
+    inject(emulator, kind="stream-error", operation="InvokeModelWithResponseStream", afterEvents=1, count=1)
+    with pytest.raises(botocore.exceptions.EventStreamError) as raised:
+        list(client.invoke_model_with_response_stream(modelId=NOVA, body=nova_body("x"))["body"])
+    assert raised.value.response["Error"]["Code"] == "modelStreamErrorException"
+
+
+def test_dropped_connections_surface_as_connection_errors(emulator):
+    client = runtime(emulator)
+    inject(emulator, kind="drop", operation="Converse", count=1)
+    with pytest.raises((botocore.exceptions.ConnectionClosedError, botocore.exceptions.ResponseStreamingError,
+                        botocore.exceptions.ReadTimeoutError, botocore.exceptions.EndpointConnectionError)):
+        client.converse(modelId=NOVA, messages=user("x"))
+    inject(emulator, kind="drop", operation="ConverseStream", afterEvents=2, count=1)
+    received = []
+    # botocore does not wrap a connection broken while reading the event stream.
+    with pytest.raises((botocore.exceptions.BotoCoreError, urllib3.exceptions.ProtocolError)):
+        for event in client.converse_stream(modelId=NOVA, messages=user("x"))["stream"]:
+            received.append(event)
+    assert len(received) == 2
+    assert client.converse(modelId=NOVA, messages=user("x"))["stopReason"] == "end_turn"
+
+
+def test_paced_streams_are_delivered_event_by_event(emulator):
+    client = runtime(emulator)
+    admin(emulator, "PUT", "/_emulator/runtime/pacing", {"delayMs": 80})
+    start = time.monotonic()
+    arrivals = [time.monotonic() - start for _ in client.converse_stream(modelId=NOVA, messages=user("pace"))["stream"]]
+    assert len(arrivals) >= 5
+    assert arrivals[-1] >= 0.08 * (len(arrivals) - 1)
+    assert all(b - a >= 0.06 for a, b in zip(arrivals, arrivals[1:]))
+    assert arrivals[0] < arrivals[-1] / 2
