@@ -5,4 +5,5 @@
 pub mod arn;
 pub mod catalog;
 pub mod config;
+pub mod invocation_log;
 pub mod profile_map;
