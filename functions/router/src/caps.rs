@@ -1,0 +1,18 @@
+//! The resolved call target. Capabilities are the shared catalog's ([`Caps`]), whichever way
+//! they were found (friendly ID in the catalog, or the model underneath a profile ARN).
+
+pub use shared::catalog::Capabilities as Caps;
+
+/// Where a request goes: the ID Bedrock is called with, in which region, on whose behalf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The friendly ID the caller sent (what responses and metrics name).
+    pub friendly_id: String,
+    /// The profile ARN or model ID passed to Converse as `modelId`.
+    pub call_id: String,
+    /// The region the call is made in (the ARN's region for a profile).
+    pub region: String,
+    /// True when `call_id` is an inference-profile ARN.
+    pub is_profile: bool,
+    pub caps: Caps,
+}

@@ -1,0 +1,536 @@
+//! The router's one error enum and the one function that turns an error into an HTTP response.
+//!
+//! 4xx bodies say exactly what is wrong and how to fix it; 5xx bodies are generic and the cause
+//! is logged once, here. OpenAI routes get `{"error": {"message","type","param","code"}}`;
+//! native routes get Bedrock's own `{"message"}` with `x-amzn-ErrorType`.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::json;
+
+/// Seconds a throttled caller is told to wait (Bedrock gives no hint of its own).
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// Which error dialect a route speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    OpenAi,
+    Native,
+}
+
+/// The kinds of failure Bedrock reports, by its error shape names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BedrockErrorKind {
+    Validation,
+    AccessDenied,
+    ResourceNotFound,
+    Throttling,
+    ModelNotReady,
+    ModelTimeout,
+    ModelError,
+    ModelStreamError,
+    ServiceQuotaExceeded,
+    InternalServer,
+    ServiceUnavailable,
+    /// The call never got an answer (connection refused, timeout, undecodable reply).
+    Transport,
+}
+
+impl BedrockErrorKind {
+    /// Maps Bedrock's error code (shape name, or the lowerCamel stream member name) to a kind.
+    pub fn from_code(code: &str) -> Self {
+        let code = code.trim_end_matches("Exception").to_ascii_lowercase();
+        match code.as_str() {
+            "validation" => Self::Validation,
+            "accessdenied" => Self::AccessDenied,
+            "resourcenotfound" => Self::ResourceNotFound,
+            "throttling" => Self::Throttling,
+            "modelnotready" => Self::ModelNotReady,
+            "modeltimeout" => Self::ModelTimeout,
+            "modelerror" => Self::ModelError,
+            "modelstreamerror" => Self::ModelStreamError,
+            "servicequotaexceeded" => Self::ServiceQuotaExceeded,
+            "internalserver" => Self::InternalServer,
+            "serviceunavailable" => Self::ServiceUnavailable,
+            _ => Self::Transport,
+        }
+    }
+
+    /// Bedrock's shape name, used as `x-amzn-ErrorType` on the native routes.
+    pub fn shape_name(self) -> &'static str {
+        match self {
+            Self::Validation => "ValidationException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::Throttling => "ThrottlingException",
+            Self::ModelNotReady => "ModelNotReadyException",
+            Self::ModelTimeout => "ModelTimeoutException",
+            Self::ModelError => "ModelErrorException",
+            Self::ModelStreamError => "ModelStreamErrorException",
+            Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
+            Self::InternalServer => "InternalServerException",
+            Self::ServiceUnavailable | Self::Transport => "ServiceUnavailableException",
+        }
+    }
+}
+
+/// A failure reported by (or on the way to) Bedrock.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct BedrockError {
+    pub kind: BedrockErrorKind,
+    pub message: String,
+}
+
+impl BedrockError {
+    pub fn new(kind: BedrockErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong in the router.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error(
+        "request body is {actual} bytes; the router accepts at most {limit} bytes (images and documents count as base64): send smaller or fewer attachments"
+    )]
+    BodyTooLarge { actual: usize, limit: usize },
+
+    #[error(
+        "request body is not valid JSON ({detail}); send a JSON object with Content-Type: application/json"
+    )]
+    InvalidJson { detail: String },
+
+    #[error("{message}")]
+    InvalidRequest {
+        param: Option<String>,
+        message: String,
+    },
+
+    #[error("model `{model}` does not support {feature}; {remedy}")]
+    Unsupported {
+        model: String,
+        feature: String,
+        param: String,
+        remedy: String,
+    },
+
+    /// The message comes from the profile map, which knows what is served and what was meant.
+    #[error("{message}")]
+    UnknownModel { model: String, message: String },
+
+    #[error(
+        "no route for {method} {path}; routes are POST /v1/chat/completions, GET /v1/models, POST /model/{{modelId}}/converse, POST /model/{{modelId}}/converse-stream, GET /health"
+    )]
+    NoRoute { method: String, path: String },
+
+    #[error("{method} is not allowed on {path}; use {allowed}")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: &'static str,
+    },
+
+    #[error("Bedrock call for `{friendly_id}` ({call_id} in {region}) failed: {source}")]
+    Bedrock {
+        friendly_id: String,
+        call_id: String,
+        region: String,
+        is_profile: bool,
+        #[source]
+        source: BedrockError,
+    },
+
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RouterError {
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            param: Some(param.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// What the caller is told: status, OpenAI type/code, message, and the Bedrock shape name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub status: StatusCode,
+    pub openai_type: &'static str,
+    pub code: Option<&'static str>,
+    pub param: Option<String>,
+    pub message: String,
+    pub shape: &'static str,
+    pub retry_after: Option<u64>,
+}
+
+const GENERIC_5XX: &str = "The router could not complete the request because of an internal or upstream error; it has been logged. Retry later.";
+
+/// Decides status and wording for an error. Pure, so both the HTTP and the mid-stream paths use it.
+pub fn render(err: &RouterError) -> Rendered {
+    let plain = |status, openai_type, code, shape| Rendered {
+        status,
+        openai_type,
+        code,
+        param: None,
+        message: err.to_string(),
+        shape,
+        retry_after: None,
+    };
+    match err {
+        RouterError::BodyTooLarge { .. } => plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            Some("request_too_large"),
+            "ValidationException",
+        ),
+        RouterError::InvalidJson { .. } => plain(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("invalid_json"),
+            "ValidationException",
+        ),
+        RouterError::InvalidRequest { param, .. } => Rendered {
+            param: param.clone(),
+            ..plain(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                None,
+                "ValidationException",
+            )
+        },
+        RouterError::Unsupported { param, .. } => Rendered {
+            param: Some(param.clone()),
+            ..plain(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some("unsupported_parameter"),
+                "ValidationException",
+            )
+        },
+        RouterError::UnknownModel { .. } => Rendered {
+            param: Some("model".into()),
+            ..plain(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("model_not_found"),
+                "ResourceNotFoundException",
+            )
+        },
+        RouterError::NoRoute { .. } => plain(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("unknown_url"),
+            "UnknownOperationException",
+        ),
+        RouterError::MethodNotAllowed { .. } => plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            Some("method_not_allowed"),
+            "UnknownOperationException",
+        ),
+        RouterError::Bedrock {
+            friendly_id,
+            call_id,
+            region,
+            is_profile,
+            source,
+        } => render_bedrock(friendly_id, call_id, region, *is_profile, source),
+        RouterError::Config(_) | RouterError::Internal(_) => Rendered {
+            message: GENERIC_5XX.into(),
+            ..plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                None,
+                "InternalServerException",
+            )
+        },
+    }
+}
+
+fn render_bedrock(
+    friendly_id: &str,
+    call_id: &str,
+    region: &str,
+    is_profile: bool,
+    source: &BedrockError,
+) -> Rendered {
+    let kind = source.kind;
+    let make = |status, openai_type, code: Option<&'static str>, message: String| Rendered {
+        status,
+        openai_type,
+        code,
+        param: None,
+        message,
+        shape: kind.shape_name(),
+        retry_after: None,
+    };
+    match kind {
+        BedrockErrorKind::Validation => make(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            format!(
+                "Bedrock rejected the request for model `{friendly_id}`: {}",
+                source.message
+            ),
+        ),
+        BedrockErrorKind::AccessDenied => {
+            let lower = source.message.to_ascii_lowercase();
+            let message = if lower.contains("marketplace")
+                || lower.contains("agreement")
+                || lower.contains("subscription")
+            {
+                format!(
+                    "The model agreement for `{friendly_id}` is not in place in {region}: accept the model's end-user licence agreement (Bedrock console, Model access) in the account that owns the profile, then retry. Bedrock said: {}",
+                    source.message
+                )
+            } else {
+                format!(
+                    "The router is not allowed to invoke `{friendly_id}` ({call_id}) in {region}: grant its role bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on the profile and the foundation models it routes to. Bedrock said: {}",
+                    source.message
+                )
+            };
+            make(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                Some("access_denied"),
+                message,
+            )
+        }
+        BedrockErrorKind::ResourceNotFound => {
+            let message = if is_profile {
+                format!(
+                    "The inference profile for `{friendly_id}` ({call_id}) was not found in {region}, the ARN's region: check the profile still exists there and that the router's profile map holds its current ARN. Bedrock said: {}",
+                    source.message
+                )
+            } else {
+                format!(
+                    "Model `{call_id}` (for `{friendly_id}`) was not found in {region}: check the model ID and that the model is offered in that region. Bedrock said: {}",
+                    source.message
+                )
+            };
+            make(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("model_not_found"),
+                message,
+            )
+        }
+        BedrockErrorKind::Throttling | BedrockErrorKind::ModelNotReady => Rendered {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..make(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("rate_limit_exceeded"),
+                format!(
+                    "Bedrock is throttling `{friendly_id}` in {region}; retry after {RETRY_AFTER_SECS} seconds, or ask for a higher quota. Bedrock said: {}",
+                    source.message
+                ),
+            )
+        },
+        BedrockErrorKind::ServiceQuotaExceeded => make(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            Some("insufficient_quota"),
+            format!(
+                "A Bedrock service quota for `{friendly_id}` in {region} is exhausted; request a quota increase in Service Quotas. Bedrock said: {}",
+                source.message
+            ),
+        ),
+        BedrockErrorKind::ModelTimeout => make(
+            StatusCode::GATEWAY_TIMEOUT,
+            "api_error",
+            Some("timeout"),
+            GENERIC_5XX.into(),
+        ),
+        BedrockErrorKind::ModelError
+        | BedrockErrorKind::ModelStreamError
+        | BedrockErrorKind::InternalServer
+        | BedrockErrorKind::Transport => make(
+            StatusCode::BAD_GATEWAY,
+            "api_error",
+            None,
+            GENERIC_5XX.into(),
+        ),
+        BedrockErrorKind::ServiceUnavailable => make(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            None,
+            GENERIC_5XX.into(),
+        ),
+    }
+}
+
+/// The body for an error in the route's dialect (also used inside a stream that fails mid-way).
+pub fn error_body(rendered: &Rendered, flavor: Flavor) -> serde_json::Value {
+    match flavor {
+        Flavor::OpenAi => json!({"error": {
+            "message": rendered.message,
+            "type": rendered.openai_type,
+            "param": rendered.param,
+            "code": rendered.code,
+        }}),
+        Flavor::Native => json!({"message": rendered.message}),
+    }
+}
+
+/// THE mapping from an error to an HTTP response. 5xx causes are logged here, once.
+pub fn error_response(err: &RouterError, flavor: Flavor) -> Response<Bytes> {
+    let rendered = render(err);
+    if rendered.status.is_server_error() {
+        tracing::error!(error = %err, status = rendered.status.as_u16(), "request failed");
+    } else {
+        tracing::info!(status = rendered.status.as_u16(), code = ?rendered.code, "request refused");
+    }
+    let body = error_body(&rendered, flavor).to_string();
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = rendered.status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if flavor == Flavor::Native {
+        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(rendered.shape));
+    }
+    if let Some(secs) = rendered.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bedrock(kind: BedrockErrorKind, message: &str, is_profile: bool) -> RouterError {
+        RouterError::Bedrock {
+            friendly_id: "claude".into(),
+            call_id:
+                "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12"
+                    .into(),
+            region: "eu-west-1".into(),
+            is_profile,
+            source: BedrockError::new(kind, message),
+        }
+    }
+
+    #[test]
+    fn marketplace_access_denied_says_the_agreement_is_not_in_place() {
+        let r = render(&bedrock(
+            BedrockErrorKind::AccessDenied,
+            "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions",
+            true,
+        ));
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(
+            r.message.contains("agreement for `claude` is not in place"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn plain_access_denied_names_the_missing_permission() {
+        let r = render(&bedrock(
+            BedrockErrorKind::AccessDenied,
+            "not authorized",
+            true,
+        ));
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.message.contains("bedrock:InvokeModel"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_missing_profile_is_a_404_naming_the_arns_region() {
+        let r = render(&bedrock(
+            BedrockErrorKind::ResourceNotFound,
+            "not found",
+            true,
+        ));
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(
+            r.message
+                .contains("not found in eu-west-1, the ARN's region"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn throttling_is_a_429_with_retry_after() {
+        let response = error_response(
+            &bedrock(BedrockErrorKind::Throttling, "Too many requests", true),
+            Flavor::OpenAi,
+        );
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["error"]["type"], "rate_limit_error");
+    }
+
+    #[test]
+    fn server_errors_do_not_leak_their_cause() {
+        let response = error_response(
+            &bedrock(
+                BedrockErrorKind::InternalServer,
+                "secret stack trace",
+                false,
+            ),
+            Flavor::Native,
+        );
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        let body = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(!body.contains("secret"), "{body}");
+        assert_eq!(
+            response.headers()["x-amzn-ErrorType"],
+            "InternalServerException"
+        );
+    }
+
+    #[test]
+    fn native_errors_carry_the_bedrock_shape_name() {
+        let response = error_response(
+            &RouterError::UnknownModel {
+                model: "gpt".into(),
+                message: "model `gpt` is not served here; available models: claude, nova".into(),
+            },
+            Flavor::Native,
+        );
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()["x-amzn-ErrorType"],
+            "ResourceNotFoundException"
+        );
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body["message"],
+            "model `gpt` is not served here; available models: claude, nova"
+        );
+    }
+
+    #[test]
+    fn stream_exception_member_names_map_to_kinds() {
+        assert_eq!(
+            BedrockErrorKind::from_code("throttlingException"),
+            BedrockErrorKind::Throttling
+        );
+        assert_eq!(
+            BedrockErrorKind::from_code("ModelStreamErrorException"),
+            BedrockErrorKind::ModelStreamError
+        );
+        assert_eq!(
+            BedrockErrorKind::from_code("somethingNew"),
+            BedrockErrorKind::Transport
+        );
+    }
+}

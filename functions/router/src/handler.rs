@@ -1,0 +1,626 @@
+//! The HTTP surface: routing, body limits, and the four routes.
+//!
+//! Errors known before a stream starts (including a first stream event that is an error) become
+//! real HTTP statuses; once bytes have gone out, a failure ends the stream with an error event.
+//! Streams are pulled lazily by the response body, so when the caller goes away the body is
+//! dropped and the Bedrock stream with it.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use http_body::Frame;
+use http_body_util::{BodyExt as _, Full, StreamBody, combinators::UnsyncBoxBody};
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+use crate::bedrock::{Bedrock, CallSite, EventStream};
+use crate::caps::Target;
+use crate::converse::{ContentBlock, ConverseRequest, StreamEvent, ToolResultContent};
+use crate::directory::{Directory, ProfileCapsCache};
+use crate::error::{BedrockError, Flavor, RouterError, error_body, error_response, render};
+use crate::metrics::{MetricsSink, RequestRecord, RouteName};
+use crate::openai::{self, ChunkTranslator};
+use crate::sse;
+
+/// The response body: a whole JSON document or an SSE stream.
+pub type RouterBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Function URLs accept request payloads up to 6 MB; the router keeps a margin below that.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// Most `requestMetadata` entries Bedrock accepts.
+const MAX_METADATA_ENTRIES: usize = 16;
+
+/// The router: cheap to clone, shared by all invocations.
+pub struct Router<B, D> {
+    inner: Arc<Inner<B, D>>,
+}
+
+impl<B, D> Clone for Router<B, D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<B, D> {
+    bedrock: B,
+    directory: D,
+    profile_caps: ProfileCapsCache,
+    sink: Arc<dyn MetricsSink>,
+    max_body_bytes: usize,
+}
+
+enum Route<'a> {
+    Health,
+    Models,
+    ChatCompletions,
+    Converse(&'a str),
+    ConverseStream(&'a str),
+}
+
+impl<B: Bedrock, D: Directory> Router<B, D> {
+    pub fn new(
+        bedrock: B,
+        directory: D,
+        sink: Arc<dyn MetricsSink>,
+        max_body_bytes: usize,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                bedrock,
+                directory,
+                profile_caps: ProfileCapsCache::default(),
+                sink,
+                max_body_bytes,
+            }),
+        }
+    }
+
+    /// Serves one request. Never fails: every error becomes a response.
+    pub async fn handle(&self, req: lambda_http::Request) -> Response<RouterBody> {
+        let method = req.method().clone();
+        let path = normalise_path(req.uri().path()).to_owned();
+        let route = match_route(&path);
+        let flavor = match route {
+            Some(Route::Converse(_) | Route::ConverseStream(_)) => Flavor::Native,
+            _ => Flavor::OpenAi,
+        };
+        let route_name = match route {
+            Some(Route::Health) => RouteName::Health,
+            Some(Route::Models) => RouteName::Models,
+            Some(Route::ChatCompletions) => RouteName::ChatCompletions,
+            Some(Route::Converse(_)) => RouteName::Converse,
+            Some(Route::ConverseStream(_)) => RouteName::ConverseStream,
+            None => RouteName::Other,
+        };
+        let mut record = RequestRecord::new(Arc::clone(&self.inner.sink), route_name);
+        let result = match route {
+            None => Err(RouterError::NoRoute {
+                method: method.to_string(),
+                path: path.clone(),
+            }),
+            Some(route) => {
+                let (allowed, expected) = match route {
+                    Route::Health | Route::Models => ("GET", Method::GET),
+                    _ => ("POST", Method::POST),
+                };
+                if method != expected {
+                    Err(RouterError::MethodNotAllowed {
+                        method: method.to_string(),
+                        path: path.clone(),
+                        allowed,
+                    })
+                } else {
+                    self.dispatch(route, req.body(), &mut record).await
+                }
+            }
+        };
+        match result {
+            Ok(Reply::Whole(response)) => {
+                record.status = response.status().as_u16();
+                response.map(|b| Full::new(b).boxed_unsync())
+            }
+            Ok(Reply::Stream(stream)) => {
+                record.status = 200;
+                record.streamed = true;
+                stream.into_response(record)
+            }
+            Err(err) => {
+                let response = error_response(&err, flavor);
+                record.status = response.status().as_u16();
+                response.map(|b| Full::new(b).boxed_unsync())
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route<'_>,
+        body: &[u8],
+        record: &mut RequestRecord,
+    ) -> Result<Reply, RouterError> {
+        match route {
+            Route::Health => Ok(json_reply(StatusCode::OK, &json!({"status": "ok"}))),
+            Route::Models => Ok(json_reply(StatusCode::OK, &self.models())),
+            Route::ChatCompletions => {
+                let value = self.parse_body(body)?;
+                self.chat(value, record).await
+            }
+            Route::Converse(raw_id) | Route::ConverseStream(raw_id) => {
+                let stream = matches!(route, Route::ConverseStream(_));
+                let model = percent_decode_str(raw_id)
+                    .decode_utf8()
+                    .map_err(|_| {
+                        RouterError::invalid(
+                            "modelId",
+                            "the model ID in the path is not valid percent-encoded UTF-8",
+                        )
+                    })?
+                    .into_owned();
+                let value = self.parse_body(body)?;
+                self.native(&model, value, stream, record).await
+            }
+        }
+    }
+
+    fn parse_body(&self, body: &[u8]) -> Result<Value, RouterError> {
+        if body.len() > self.inner.max_body_bytes {
+            return Err(RouterError::BodyTooLarge {
+                actual: body.len(),
+                limit: self.inner.max_body_bytes,
+            });
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(RouterError::InvalidJson {
+                detail: "the body is empty".into(),
+            });
+        }
+        serde_json::from_slice(body).map_err(|e| RouterError::InvalidJson {
+            detail: e.to_string(),
+        })
+    }
+
+    fn models(&self) -> Value {
+        let data: Vec<Value> = self
+            .inner
+            .directory
+            .list()
+            .into_iter()
+            .map(|m| {
+                json!({
+                    "id": m.id,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": if m.via_profile { "bedrock-application-inference-profile" } else { "bedrock" },
+                    "capabilities": m.caps.as_ref().map(openai::caps_json),
+                })
+            })
+            .collect();
+        json!({"object": "list", "data": data})
+    }
+
+    async fn target(&self, model: &str, record: &mut RequestRecord) -> Result<Target, RouterError> {
+        let resolution = self.inner.directory.resolve(model)?;
+        record.model = Some(resolution.friendly_id.clone());
+        self.inner
+            .profile_caps
+            .target(&self.inner.bedrock, &self.inner.directory, resolution)
+            .await
+    }
+
+    async fn chat(&self, value: Value, record: &mut RequestRecord) -> Result<Reply, RouterError> {
+        let chat = openai::parse_chat_request(value)?;
+        let target = self.target(&chat.model, record).await?;
+        let request = openai::to_converse(&chat, &target)?;
+        let site = CallSite {
+            model_id: target.call_id.clone(),
+            region: target.region.clone(),
+        };
+        let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
+        let created = chrono::Utc::now().timestamp();
+        tracing::info!(model = %target.friendly_id, call_id = %target.call_id, region = %target.region, stream = chat.stream, "chat completion");
+        if chat.stream {
+            let events = self
+                .inner
+                .bedrock
+                .converse_stream(&site, request)
+                .await
+                .map_err(|e| bedrock_error(&target, e))?;
+            let first = first_event(events, &target).await?;
+            Ok(Reply::Stream(PendingStream {
+                first,
+                target,
+                dialect: Dialect::OpenAi(ChunkTranslator::new(
+                    id,
+                    created,
+                    chat.model.clone(),
+                    chat.include_usage,
+                )),
+            }))
+        } else {
+            let response = self
+                .inner
+                .bedrock
+                .converse(&site, request)
+                .await
+                .map_err(|e| bedrock_error(&target, e))?;
+            record.input_tokens = response.usage.input_tokens;
+            record.output_tokens = response.usage.output_tokens;
+            Ok(json_reply(
+                StatusCode::OK,
+                &openai::from_converse(&response, &target.friendly_id, &id, created),
+            ))
+        }
+    }
+
+    async fn native(
+        &self,
+        model: &str,
+        value: Value,
+        stream: bool,
+        record: &mut RequestRecord,
+    ) -> Result<Reply, RouterError> {
+        let mut request: ConverseRequest = serde_json::from_value(value).map_err(|e| {
+            RouterError::invalid(
+                "body",
+                format!("the body does not match the Converse request shape: {e}"),
+            )
+        })?;
+        let target = self.target(model, record).await?;
+        check_native(&mut request, &target)?;
+        let site = CallSite {
+            model_id: target.call_id.clone(),
+            region: target.region.clone(),
+        };
+        tracing::info!(model = %target.friendly_id, call_id = %target.call_id, region = %target.region, stream, "native converse");
+        if stream {
+            let events = self
+                .inner
+                .bedrock
+                .converse_stream(&site, request)
+                .await
+                .map_err(|e| bedrock_error(&target, e))?;
+            let first = first_event(events, &target).await?;
+            Ok(Reply::Stream(PendingStream {
+                first,
+                target,
+                dialect: Dialect::Native,
+            }))
+        } else {
+            let response = self
+                .inner
+                .bedrock
+                .converse(&site, request)
+                .await
+                .map_err(|e| bedrock_error(&target, e))?;
+            record.input_tokens = response.usage.input_tokens;
+            record.output_tokens = response.usage.output_tokens;
+            let body = serde_json::to_value(&response).map_err(|e| {
+                RouterError::Internal(format!("response serialisation failed: {e}"))
+            })?;
+            Ok(json_reply(StatusCode::OK, &body))
+        }
+    }
+}
+
+/// Strips the `/lambda-url/<function>` prefix that local emulators of Function URLs may leave in.
+fn normalise_path(path: &str) -> &str {
+    if let Some(rest) = path.strip_prefix("/lambda-url/") {
+        return rest.find('/').map_or("/", |i| &rest[i..]);
+    }
+    path
+}
+
+fn match_route(path: &str) -> Option<Route<'_>> {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed {
+        "/health" => return Some(Route::Health),
+        "/v1/models" => return Some(Route::Models),
+        "/v1/chat/completions" => return Some(Route::ChatCompletions),
+        _ => {}
+    }
+    let rest = trimmed.strip_prefix("/model/")?;
+    if let Some(id) = rest.strip_suffix("/converse-stream") {
+        return (!id.is_empty() && !id.contains('/')).then_some(Route::ConverseStream(id));
+    }
+    if let Some(id) = rest.strip_suffix("/converse") {
+        return (!id.is_empty() && !id.contains('/')).then_some(Route::Converse(id));
+    }
+    None
+}
+
+fn bedrock_error(target: &Target, source: BedrockError) -> RouterError {
+    RouterError::Bedrock {
+        friendly_id: target.friendly_id.clone(),
+        call_id: target.call_id.clone(),
+        region: target.region.clone(),
+        is_profile: target.is_profile,
+        source,
+    }
+}
+
+/// Checks a native request against the model's capabilities and adds the friendly ID to
+/// `requestMetadata`.
+fn check_native(request: &mut ConverseRequest, target: &Target) -> Result<(), RouterError> {
+    let unsupported = |feature: &str, param: &str, remedy: &str| RouterError::Unsupported {
+        model: target.friendly_id.clone(),
+        feature: feature.to_owned(),
+        param: param.to_owned(),
+        remedy: remedy.to_owned(),
+    };
+    if request.messages.is_empty() {
+        return Err(RouterError::invalid(
+            "messages",
+            "`messages` must hold at least one message",
+        ));
+    }
+    let caps = &target.caps;
+    for (i, m) in request.messages.iter().enumerate() {
+        if m.content.is_empty() {
+            return Err(RouterError::invalid(
+                format!("messages[{i}].content"),
+                format!("`messages[{i}].content` must hold at least one content block"),
+            ));
+        }
+        for (j, block) in m.content.iter().enumerate() {
+            let param = format!("messages[{i}].content[{j}]");
+            match block {
+                ContentBlock::Image(img) => {
+                    if !caps.image_input {
+                        return Err(unsupported("image input", &param, "send text only"));
+                    }
+                    check_base64(&param, &img.source.bytes)?;
+                }
+                ContentBlock::Document(doc) => {
+                    if !caps.document_input {
+                        return Err(unsupported("document input", &param, "send text only"));
+                    }
+                    check_base64(&param, &doc.source.bytes)?;
+                }
+                ContentBlock::ToolUse(_) | ContentBlock::ToolResult(_) if !caps.tool_use => {
+                    return Err(unsupported("tool use", &param, "remove tool blocks"));
+                }
+                ContentBlock::ToolResult(r) => {
+                    for c in &r.content {
+                        if let ToolResultContent::Image(img) = c {
+                            check_base64(&param, &img.source.bytes)?;
+                        }
+                    }
+                }
+                ContentBlock::CachePoint(_) if !caps.prompt_caching => {
+                    return Err(unsupported(
+                        "prompt caching",
+                        &param,
+                        "remove cachePoint blocks",
+                    ));
+                }
+                ContentBlock::Text(t) if t.is_empty() => {
+                    return Err(RouterError::invalid(param, "text blocks must not be empty"));
+                }
+                _ => {}
+            }
+        }
+    }
+    if request.tool_config.is_some() && !caps.tool_use {
+        return Err(unsupported("tool use", "toolConfig", "omit toolConfig"));
+    }
+    if request.output_config.is_some() && !caps.json_schema_output {
+        return Err(unsupported(
+            "structured output",
+            "outputConfig",
+            "omit outputConfig",
+        ));
+    }
+    if let Some(max) = request.inference_config.as_ref().and_then(|c| c.max_tokens)
+        && max > caps.max_output_tokens
+    {
+        return Err(RouterError::invalid(
+            "inferenceConfig.maxTokens",
+            format!(
+                "`inferenceConfig.maxTokens` is {max}, but model `{}` produces at most {} output tokens",
+                target.friendly_id, caps.max_output_tokens
+            ),
+        ));
+    }
+    request.request_metadata.insert(
+        "model".to_owned(),
+        openai::metadata_value(&target.friendly_id),
+    );
+    if request.request_metadata.len() > MAX_METADATA_ENTRIES {
+        return Err(RouterError::invalid(
+            "requestMetadata",
+            format!(
+                "`requestMetadata` may hold at most {} entries of your own; the router adds `model`",
+                MAX_METADATA_ENTRIES - 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_base64(param: &str, b64: &str) -> Result<(), RouterError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map(|_| ())
+        .map_err(|e| {
+            RouterError::invalid(param, format!("`{param}` bytes are not valid base64: {e}"))
+        })
+}
+
+enum Reply {
+    Whole(Response<Bytes>),
+    Stream(PendingStream),
+}
+
+fn json_reply(status: StatusCode, value: &Value) -> Reply {
+    let mut response = Response::new(Bytes::from(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Reply::Whole(response)
+}
+
+/// Pulls the first event so that an immediate failure is a real HTTP status, not a 200 stream.
+async fn first_event(
+    mut events: EventStream,
+    target: &Target,
+) -> Result<(Option<StreamEvent>, EventStream), RouterError> {
+    match events.next().await {
+        Some(Ok(event)) => Ok((Some(event), events)),
+        Some(Err(e)) => Err(bedrock_error(target, e)),
+        None => Ok((None, events)),
+    }
+}
+
+enum Dialect {
+    OpenAi(ChunkTranslator),
+    Native,
+}
+
+struct PendingStream {
+    first: (Option<StreamEvent>, EventStream),
+    target: Target,
+    dialect: Dialect,
+}
+
+struct StreamState {
+    pending: Option<StreamEvent>,
+    events: EventStream,
+    target: Target,
+    dialect: Dialect,
+    record: RequestRecord,
+    finished: bool,
+}
+
+impl StreamState {
+    /// The bytes for one event, updating the request record.
+    fn encode(&mut self, event: &StreamEvent) -> Option<Bytes> {
+        match event {
+            StreamEvent::ContentBlockDelta(_) | StreamEvent::ContentBlockStart(_) => {
+                self.record.mark_first_token()
+            }
+            StreamEvent::Metadata(meta) => {
+                self.record.input_tokens = meta.usage.input_tokens;
+                self.record.output_tokens = meta.usage.output_tokens;
+            }
+            _ => {}
+        }
+        match &mut self.dialect {
+            Dialect::OpenAi(translator) => {
+                let chunks = translator.on_event(event);
+                if chunks.is_empty() {
+                    return None;
+                }
+                let mut out = Vec::new();
+                for chunk in &chunks {
+                    out.extend_from_slice(&sse::data(chunk));
+                }
+                Some(Bytes::from(out))
+            }
+            Dialect::Native => {
+                let value = serde_json::to_value(event).unwrap_or(Value::Null);
+                Some(sse::event(event.name(), &value))
+            }
+        }
+    }
+
+    fn encode_error(&mut self, source: BedrockError) -> Bytes {
+        let err = bedrock_error(&self.target, source);
+        let rendered = render(&err);
+        if rendered.status.is_server_error() {
+            tracing::error!(error = %err, "stream failed mid-way");
+        } else {
+            tracing::info!(status = rendered.status.as_u16(), "stream refused mid-way");
+        }
+        self.record.status = rendered.status.as_u16();
+        match self.dialect {
+            Dialect::OpenAi(_) => sse::data(&error_body(&rendered, Flavor::OpenAi)),
+            Dialect::Native => {
+                let exception = match &err {
+                    RouterError::Bedrock { source, .. } => {
+                        let shape = source.kind.shape_name();
+                        let mut name = shape[..1].to_ascii_lowercase();
+                        name.push_str(&shape[1..]);
+                        name
+                    }
+                    _ => "internalServerException".to_owned(),
+                };
+                sse::event(
+                    &exception,
+                    &json!({ exception.as_str(): {"message": rendered.message} }),
+                )
+            }
+        }
+    }
+
+    fn end(&mut self) -> Option<Bytes> {
+        match self.dialect {
+            Dialect::OpenAi(_) => Some(sse::done()),
+            Dialect::Native => None,
+        }
+    }
+}
+
+impl PendingStream {
+    fn into_response(self, record: RequestRecord) -> Response<RouterBody> {
+        let (pending, events) = self.first;
+        let state = StreamState {
+            pending,
+            events,
+            target: self.target,
+            dialect: self.dialect,
+            record,
+            finished: false,
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            loop {
+                if state.finished {
+                    return None;
+                }
+                let next = match state.pending.take() {
+                    Some(event) => Some(Ok(event)),
+                    None => state.events.next().await,
+                };
+                match next {
+                    Some(Ok(event)) => {
+                        if let Some(bytes) = state.encode(&event) {
+                            return Some((Ok::<_, Infallible>(Frame::data(bytes)), state));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        state.finished = true;
+                        let bytes = state.encode_error(e);
+                        return Some((Ok(Frame::data(bytes)), state));
+                    }
+                    None => {
+                        state.finished = true;
+                        if let Some(bytes) = state.end() {
+                            return Some((Ok(Frame::data(bytes)), state));
+                        }
+                        return None;
+                    }
+                }
+            }
+        });
+        let body = StreamBody::new(Box::pin(stream)).boxed_unsync();
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests;

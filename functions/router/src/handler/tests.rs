@@ -1,0 +1,497 @@
+//! Handler tests against the in-memory Bedrock and a fixed directory.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+
+use super::*;
+use crate::bedrock::fake::FakeBedrock;
+use crate::caps::Caps;
+use crate::converse::{
+    ContentBlockDelta, ConverseOutput, ConverseResponse, Delta, Message, MessageStart, MessageStop,
+    Metrics, Role, StreamMetadata, Usage,
+};
+use crate::directory::{Listed, Resolution};
+use crate::error::{BedrockErrorKind, RouterError};
+use crate::metrics::MemorySink;
+use crate::openai::tests_support::full_caps;
+
+const ARN: &str =
+    "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
+const UNKNOWN_ARN: &str =
+    "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/zzzzzzzzzz99";
+
+struct FixedDirectory;
+
+impl Directory for FixedDirectory {
+    fn resolve(&self, model: &str) -> Result<Resolution, RouterError> {
+        match model {
+            "claude" => Ok(Resolution {
+                friendly_id: "claude".into(),
+                call_id: ARN.into(),
+                region: "eu-west-1".into(),
+                is_profile: true,
+                caps: Some(full_caps()),
+            }),
+            "team-model" => Ok(Resolution {
+                friendly_id: "team-model".into(),
+                call_id: UNKNOWN_ARN.into(),
+                region: "eu-west-1".into(),
+                is_profile: true,
+                caps: None,
+            }),
+            "titan" => Ok(Resolution {
+                friendly_id: "titan".into(),
+                call_id: "amazon.titan-text-express-v1".into(),
+                region: "us-east-1".into(),
+                is_profile: false,
+                caps: Some(Caps::conservative()),
+            }),
+            other => Err(RouterError::UnknownModel {
+                model: other.to_owned(),
+                message: format!(
+                    "model `{other}` is not served here; available models: claude, team-model, titan"
+                ),
+            }),
+        }
+    }
+
+    fn list(&self) -> Vec<Listed> {
+        vec![
+            Listed {
+                id: "claude".into(),
+                via_profile: true,
+                caps: Some(full_caps()),
+            },
+            Listed {
+                id: "titan".into(),
+                via_profile: false,
+                caps: Some(Caps::conservative()),
+            },
+        ]
+    }
+
+    fn caps_for_model(&self, model_id: &str) -> Option<Caps> {
+        model_id.contains("claude").then(full_caps)
+    }
+}
+
+struct Harness {
+    router: Router<Arc<FakeBedrock>, FixedDirectory>,
+    fake: Arc<FakeBedrock>,
+    sink: MemorySink,
+}
+
+fn harness() -> Harness {
+    let fake = Arc::new(FakeBedrock::default());
+    let sink = MemorySink::default();
+    let router = Router::new(
+        Arc::clone(&fake),
+        FixedDirectory,
+        Arc::new(sink.clone()),
+        1024 * 1024,
+    );
+    Harness { router, fake, sink }
+}
+
+fn request(method: &str, path: &str, body: &str) -> lambda_http::Request {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::from(body.to_owned()))
+        .unwrap()
+}
+
+async fn call(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, http::HeaderMap, String) {
+    let response = h.router.handle(request(method, path, body)).await;
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+    )
+}
+
+fn text_reply(text: &str) -> ConverseResponse {
+    ConverseResponse {
+        output: ConverseOutput {
+            message: Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::Text(text.into())],
+            },
+        },
+        stop_reason: "end_turn".into(),
+        usage: Usage {
+            input_tokens: 4,
+            output_tokens: 2,
+            total_tokens: 6,
+            ..Usage::default()
+        },
+        metrics: Metrics { latency_ms: 5 },
+        additional_model_response_fields: None,
+    }
+}
+
+fn stream_events(texts: &[&str]) -> Vec<Result<StreamEvent, BedrockError>> {
+    let mut events = vec![Ok(StreamEvent::MessageStart(MessageStart {
+        role: Role::Assistant,
+    }))];
+    for t in texts {
+        events.push(Ok(StreamEvent::ContentBlockDelta(ContentBlockDelta {
+            delta: Delta::Text((*t).into()),
+            content_block_index: 0,
+        })));
+    }
+    events.push(Ok(StreamEvent::MessageStop(MessageStop {
+        stop_reason: "end_turn".into(),
+        additional_model_response_fields: None,
+    })));
+    events.push(Ok(StreamEvent::Metadata(StreamMetadata {
+        usage: Usage {
+            input_tokens: 3,
+            output_tokens: 2,
+            total_tokens: 5,
+            ..Usage::default()
+        },
+        metrics: Metrics { latency_ms: 7 },
+    })));
+    events
+}
+
+const HELLO: &str = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+
+#[tokio::test]
+async fn a_completion_goes_to_the_profile_arn_in_its_region_and_answers_with_the_friendly_id() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("hello")));
+    let (status, _, body) = call(&h, "POST", "/v1/chat/completions", HELLO).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["model"], "claude");
+    assert_eq!(v["choices"][0]["message"]["content"], "hello");
+    let calls = h.fake.calls.lock().unwrap();
+    assert_eq!(
+        calls[0].0,
+        CallSite {
+            model_id: ARN.into(),
+            region: "eu-west-1".into()
+        }
+    );
+    assert_eq!(calls[0].1.request_metadata["model"], "claude");
+}
+
+#[tokio::test]
+async fn a_streamed_completion_ends_with_usage_and_done() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = stream_events(&["Hel", "lo"]);
+    let body = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+    let (status, headers, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let datas: Vec<&str> = text.split("\n\n").filter(|s| !s.is_empty()).collect();
+    assert_eq!(datas.last(), Some(&"data: [DONE]"));
+    let chunks: Vec<Value> = datas[..datas.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d.strip_prefix("data: ").unwrap()).unwrap())
+        .collect();
+    let content: String = chunks
+        .iter()
+        .filter_map(|c| {
+            c["choices"]
+                .get(0)
+                .and_then(|ch| ch["delta"]["content"].as_str())
+        })
+        .collect();
+    assert_eq!(content, "Hello");
+    assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 5);
+    assert!(chunks.iter().all(|c| c["model"] == "claude"));
+}
+
+#[tokio::test]
+async fn a_stream_failing_at_once_is_a_real_http_status() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = vec![Err(BedrockError::new(
+        BedrockErrorKind::Throttling,
+        "slow down",
+    ))];
+    let body = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+    let (status, headers, _) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::RETRY_AFTER], "2");
+}
+
+#[tokio::test]
+async fn a_stream_failing_mid_way_ends_with_an_error_event() {
+    let h = harness();
+    let mut events = stream_events(&["partial"]);
+    events.truncate(2);
+    events.push(Err(BedrockError::new(
+        BedrockErrorKind::ModelStreamError,
+        "boom inside",
+    )));
+    *h.fake.events.lock().unwrap() = events;
+    let body = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+    let (status, _, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::OK);
+    let last = text.split("\n\n").filter(|s| !s.is_empty()).last().unwrap();
+    let v: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(v["error"]["type"], "api_error");
+    assert!(!text.contains("boom inside"));
+    assert!(!text.contains("[DONE]"));
+    let doc: Value = serde_json::from_str(&h.sink.0.lock().unwrap()[0]).unwrap();
+    assert_eq!(doc["StatusClass"], "5xx");
+}
+
+#[tokio::test]
+async fn the_native_stream_route_sends_named_events() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = stream_events(&["Hi"]);
+    let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
+    let (status, _, text) = call(&h, "POST", "/model/claude/converse-stream", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.starts_with(
+            "event: messageStart\ndata: {\"messageStart\":{\"role\":\"assistant\"}}\n\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("event: metadata\n"));
+    assert!(!text.contains("[DONE]"));
+}
+
+#[tokio::test]
+async fn the_native_converse_route_returns_bedrocks_shape_and_tags_the_call() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("yo")));
+    let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"requestMetadata":{"team":"a"}}"#;
+    let (status, _, text) = call(&h, "POST", "/model/claude/converse", body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["output"]["message"]["content"][0]["text"], "yo");
+    assert_eq!(v["stopReason"], "end_turn");
+    let calls = h.fake.calls.lock().unwrap();
+    assert_eq!(calls[0].1.request_metadata["model"], "claude");
+    assert_eq!(calls[0].1.request_metadata["team"], "a");
+}
+
+#[tokio::test]
+async fn a_percent_encoded_model_in_the_path_is_decoded() {
+    let h = harness();
+    let (status, headers, text) = call(
+        &h,
+        "POST",
+        "/model/no%3Asuch/converse",
+        r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["x-amzn-ErrorType"], "ResourceNotFoundException");
+    assert!(text.contains("model `no:such` is not served"), "{text}");
+}
+
+#[tokio::test]
+async fn models_lists_friendly_ids_without_arns() {
+    let h = harness();
+    let (status, _, text) = call(&h, "GET", "/v1/models", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["data"][0]["id"], "claude");
+    assert_eq!(v["data"][0]["capabilities"]["tool_use"], true);
+    assert!(!text.contains("arn:"));
+}
+
+#[tokio::test]
+async fn health_answers_ok_under_the_lambda_url_prefix_too() {
+    let h = harness();
+    let (status, _, text) = call(&h, "GET", "/lambda-url/router/health", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text, r#"{"status":"ok"}"#);
+}
+
+#[tokio::test]
+async fn a_profile_with_an_unknown_friendly_id_takes_capabilities_from_its_model_once() {
+    let h = harness();
+    h.fake.profile_models.lock().unwrap().insert(
+        UNKNOWN_ARN.into(),
+        "anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+    );
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+    let body = r#"{"model":"team-model","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
+    for _ in 0..2 {
+        let (status, _, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+    assert_eq!(*h.fake.profile_lookups.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_profile_is_a_404_naming_its_region() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Err(BedrockError::new(
+        BedrockErrorKind::ResourceNotFound,
+        "The specified resource ARN was not found.",
+    )));
+    let (status, _, text) = call(&h, "POST", "/v1/chat/completions", HELLO).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.contains("eu-west-1, the ARN's region"), "{text}");
+}
+
+#[tokio::test]
+async fn every_request_emits_exactly_one_metrics_document() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("x")));
+    call(&h, "POST", "/v1/chat/completions", HELLO).await;
+    call(&h, "POST", "/v1/chat/completions", "{").await;
+    call(&h, "GET", "/health", "").await;
+    let lines = h.sink.0.lock().unwrap();
+    assert_eq!(lines.len(), 3);
+    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(first["Model"], "claude");
+    assert_eq!(first["InputTokens"], 4);
+    let second: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(second["StatusClass"], "4xx");
+    assert_eq!(second["Model"], "-");
+}
+
+/// The bad-input corpus: each entry must be a 4xx whose message contains the expected words.
+fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
+    let big_text = format!(
+        r#"{{"model":"claude","messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "a".repeat(1024 * 1024)
+    );
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let user = |content: &str| {
+        format!(r#"{{"model":"claude","messages":[{{"role":"user","content":{content}}}]}}"#)
+    };
+    let with = |extra: &str| {
+        format!(r#"{{"model":"claude","messages":[{{"role":"user","content":"hi"}}],{extra}}}"#)
+    };
+    let many_tools = format!(
+        r#"{{"model":"claude","messages":[{{"role":"user","content":"hi"}}],"tools":[{}]}}"#,
+        (0..129)
+            .map(|i| format!(r#"{{"type":"function","function":{{"name":"t{i}"}}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let chat = "/v1/chat/completions";
+    vec![
+        ("POST", chat, "{".into(), "not valid JSON"),
+        ("POST", chat, "".into(), "body is empty"),
+        ("POST", chat, "[1,2]".into(), "must be a JSON object"),
+        ("POST", chat, "null".into(), "must be a JSON object"),
+        ("POST", chat, r#"{"messages":[{"role":"user","content":"hi"}]}"#.into(), "`model` is required"),
+        ("POST", chat, r#"{"model":42,"messages":[]}"#.into(), "`model` must be a string"),
+        ("POST", chat, r#"{"model":"","messages":[]}"#.into(), "must not be empty"),
+        ("POST", chat, r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#.into(), "available models: claude"),
+        ("POST", chat, r#"{"model":"claude"}"#.into(), "`messages` is required"),
+        ("POST", chat, r#"{"model":"claude","messages":[]}"#.into(), "at least one message"),
+        ("POST", chat, r#"{"model":"claude","messages":"hi"}"#.into(), "`messages` must be an array"),
+        ("POST", chat, r#"{"model":"claude","messages":[42]}"#.into(), "`messages[0]` must be an object"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"content":"hi"}]}"#.into(), "`messages[0].role` is required"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"wizard","content":"hi"}]}"#.into(), "role `wizard` is not one of"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"function","content":"hi","name":"f"}]}"#.into(), "deprecated"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"system","content":"only rules"}]}"#.into(), "add at least one user message"),
+        ("POST", chat, user(r#""""#), "must not be empty or blank"),
+        ("POST", chat, user(r#""   ""#), "must not be empty or blank"),
+        ("POST", chat, user("[]"), "at least one content part"),
+        ("POST", chat, user("42"), "a string or an array of content parts"),
+        ("POST", chat, user(r#"[{"type":"video","video":{}}]"#), "content part type `video`"),
+        ("POST", chat, user(r#"[{"text":"no type"}]"#), "`messages[0].content[0].type` is required"),
+        ("POST", chat, user(r#"[{"type":"image_url","image_url":{"url":"http://169.254.169.254/latest/meta-data"}}]"#), "not fetched"),
+        ("POST", chat, user(r#"[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]"#), "not fetched"),
+        ("POST", chat, user(r#"[{"type":"image_url","image_url":{"url":"data:image/png;base64,@@@notbase64"}}]"#), "not valid base64"),
+        ("POST", chat, user(r#"[{"type":"image_url","image_url":{"url":"data:image/png,rawbytes"}}]"#), "must be base64-encoded"),
+        ("POST", chat, user(&format!(r#"[{{"type":"image_url","image_url":{{"url":"data:image/bmp;base64,{png}"}}}}]"#)), "image type `image/bmp`"),
+        ("POST", chat, user(r#"[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]"#), "expected a data URL"),
+        ("POST", chat, user(r#"[{"type":"image_url"}]"#), "`messages[0].content[0].image_url.url` is required"),
+        ("POST", chat, user(r#"[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]"#), "does not support audio input"),
+        ("POST", chat, user(r#"[{"type":"file","file":{"file_id":"file-123"}}]"#), "uploaded file IDs are not supported"),
+        ("POST", chat, with(r#""temperature":"hot""#), "`temperature` must be a number"),
+        ("POST", chat, with(r#""temperature":1.5"#), "between 0 and 1"),
+        ("POST", chat, with(r#""top_p":-0.1"#), "between 0 and 1"),
+        ("POST", chat, with(r#""temperature":0.5,"top_p":0.5"#), "not both"),
+        ("POST", chat, with(r#""max_tokens":0"#), "positive integer"),
+        ("POST", chat, with(r#""max_tokens":-5"#), "positive integer"),
+        ("POST", chat, with(r#""max_completion_tokens":10000000"#), "at most 64000 output tokens"),
+        ("POST", chat, with(r#""stream":"yes""#), "`stream` must be a boolean"),
+        ("POST", chat, with(r#""stream_options":{"include_usage":true}"#), "only allowed when `stream` is true"),
+        ("POST", chat, with(r#""stop":["a","b","c","d","e"]"#), "at most 4 are accepted"),
+        ("POST", chat, with(r#""stop":[""]"#), "must not be empty"),
+        ("POST", chat, with(r#""stop":7"#), "a string or an array of strings"),
+        ("POST", chat, with(r#""n":3"#), "more than one choice"),
+        ("POST", chat, with(r#""logprobs":true"#), "log probabilities"),
+        ("POST", chat, with(r#""frequency_penalty":0.5"#), "frequency_penalty"),
+        ("POST", chat, with(r#""functions":[]"#), "deprecated function-calling API"),
+        ("POST", chat, with(r#""bogus_field":1"#), "unrecognized request argument `bogus_field`"),
+        ("POST", chat, with(r#""reasoning_effort":"extreme""#), "must be one of none, minimal, low, medium, high"),
+        ("POST", chat, with(r#""reasoning_effort":"high","max_completion_tokens":100"#), "thinking budget of at least 1024"),
+        ("POST", chat, with(r#""tools":[]"#), "`tools` must not be empty"),
+        ("POST", chat, with(r#""tools":{"a":1}"#), "`tools` must be an array"),
+        ("POST", chat, with(r#""tools":[{"type":"retrieval"}]"#), "`tools[0].type` must be `function`, got `retrieval`"),
+        ("POST", chat, with(r#""tools":[{"type":"function","function":{"name":"bad name!"}}]"#), "tool name `bad name!`"),
+        ("POST", chat, with(r#""tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"a"}}]"#), "defined twice"),
+        ("POST", chat, with(r#""tools":[{"type":"function","function":{"name":"a","parameters":"x"}}]"#), "parameters` must be an object"),
+        ("POST", chat, with(r#""tool_choice":"auto""#), "needs `tools`"),
+        ("POST", chat, with(r#""tools":[{"type":"function","function":{"name":"a"}}],"tool_choice":{"type":"function","function":{"name":"b"}}"#), "which is not in `tools`"),
+        ("POST", chat, with(r#""tools":[{"type":"function","function":{"name":"a"}}],"tool_choice":"sometimes""#), "`tool_choice` must be"),
+        ("POST", chat, many_tools, "at most 128 are accepted"),
+        ("POST", chat, with(r#""response_format":{"type":"yaml"}"#), "must be text, json_object or json_schema"),
+        ("POST", chat, with(r#""response_format":{"type":"json_schema"}"#), "json_schema` is required"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"assistant","content":null}]}"#.into(), "neither content nor tool_calls"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{not json"}}]}]}"#.into(), "must be a JSON object encoded as a string"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"[1]"}}]}]}"#.into(), "must encode a JSON object"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"tool","content":"42"}]}"#.into(), "tool_call_id` is required"),
+        ("POST", chat, r#"{"model":"claude","messages":[{"role":"tool","tool_call_id":"bad id!","content":"42"}]}"#.into(), "tool_call_id `bad id!`"),
+        ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"a"}}]}"#.into(), "does not support tool use"),
+        ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}"#.into(), "does not support reasoning"),
+        ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}"#.into(), "structured JSON output"),
+        ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]}"#.into(), "prompt caching"),
+        ("POST", chat, big_text, "the router accepts at most"),
+        ("GET", chat, "".into(), "use POST"),
+        ("POST", "/v1/models", "".into(), "use GET"),
+        ("POST", "/v1/completions", HELLO.into(), "no route for POST /v1/completions"),
+        ("GET", "/", "".into(), "no route"),
+        ("POST", "/model/claude/invoke", "{}".into(), "no route"),
+        ("POST", "/model/claude/converse", r#"{"messages":[]}"#.into(), "at least one message"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"system","content":[{"text":"x"}]}]}"#.into(), "unknown variant `system`"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"video":{}}]}]}"#.into(), "unknown variant `video`"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"%%%"}}}]}]}"#.into(), "not valid base64"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[]}]}"#.into(), "at least one content block"),
+        ("POST", "/model/claude/converse", r#"{"modelId":"x","messages":[{"role":"user","content":[{"text":"hi"}]}]}"#.into(), "unknown field `modelId`"),
+        ("POST", "/model/titan/converse", r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"aGk="}}}]}]}"#.into(), "does not support image input"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":999999}}"#.into(), "at most 64000 output tokens"),
+        ("POST", "/model/nope/converse-stream", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#.into(), "model `nope` is not served"),
+    ]
+}
+
+#[tokio::test]
+async fn every_entry_of_the_bad_input_corpus_gets_a_specific_4xx() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("should not be reached")));
+    let corpus = corpus();
+    assert!(corpus.len() >= 40);
+    for (method, path, body, expected) in corpus {
+        let (status, _, text) = call(&h, method, path, &body).await;
+        let shown = &body[..body.len().min(120)];
+        assert!(
+            status.is_client_error(),
+            "{method} {path} {shown} -> {status} {text}"
+        );
+        assert!(
+            text.contains(expected),
+            "{method} {path} {shown}: expected `{expected}` in {text}"
+        );
+    }
+    assert!(
+        h.fake.calls.lock().unwrap().is_empty(),
+        "no bad request reached Bedrock"
+    );
+}

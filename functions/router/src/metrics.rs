@@ -1,0 +1,180 @@
+//! One CloudWatch embedded-metric-format (EMF) document per request.
+//!
+//! Dimensions are bounded: `Model` is a configured friendly ID or `-` (never a caller-supplied
+//! string that matched nothing), `Route` is one of a fixed set, `StatusClass` is `2xx`..`5xx`.
+//! The document is written when the request record is dropped, so a stream the caller abandons
+//! is still counted.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+pub const NAMESPACE: &str = "BedrockProfiles/Router";
+
+/// Where EMF lines go: stdout in Lambda (the runtime ships it to CloudWatch Logs).
+pub trait MetricsSink: Send + Sync + 'static {
+    fn emit(&self, line: String);
+}
+
+pub struct StdoutSink;
+
+impl MetricsSink for StdoutSink {
+    fn emit(&self, line: String) {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        // A metrics line that cannot be written is not worth failing a request for.
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Keeps emitted lines in memory (tests, and callers that want to inspect them).
+#[derive(Default, Clone)]
+pub struct MemorySink(pub Arc<Mutex<Vec<String>>>);
+
+impl MetricsSink for MemorySink {
+    fn emit(&self, line: String) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    }
+}
+
+/// The fixed set of route names used as a dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteName {
+    ChatCompletions,
+    Models,
+    Converse,
+    ConverseStream,
+    Health,
+    Other,
+}
+
+impl RouteName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "chat.completions",
+            Self::Models => "models",
+            Self::Converse => "converse",
+            Self::ConverseStream => "converse-stream",
+            Self::Health => "health",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// What is known about one request; emits its EMF document when dropped.
+pub struct RequestRecord {
+    sink: Arc<dyn MetricsSink>,
+    started: Instant,
+    pub route: RouteName,
+    pub model: Option<String>,
+    pub status: u16,
+    pub first_token: Option<Duration>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub streamed: bool,
+}
+
+impl RequestRecord {
+    pub fn new(sink: Arc<dyn MetricsSink>, route: RouteName) -> Self {
+        Self {
+            sink,
+            started: Instant::now(),
+            route,
+            model: None,
+            status: 200,
+            first_token: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            streamed: false,
+        }
+    }
+
+    pub fn mark_first_token(&mut self) {
+        if self.first_token.is_none() {
+            self.first_token = Some(self.started.elapsed());
+        }
+    }
+
+    fn document(&self) -> serde_json::Value {
+        let status_class = format!("{}xx", self.status / 100);
+        let latency = self.started.elapsed().as_secs_f64() * 1000.0;
+        let mut metrics = vec![
+            json!({"Name": "Requests", "Unit": "Count"}),
+            json!({"Name": "Latency", "Unit": "Milliseconds"}),
+            json!({"Name": "InputTokens", "Unit": "Count"}),
+            json!({"Name": "OutputTokens", "Unit": "Count"}),
+        ];
+        let mut doc = json!({
+            "_aws": {
+                "Timestamp": chrono::Utc::now().timestamp_millis(),
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Model", "StatusClass"], ["Route", "StatusClass"]],
+                    "Metrics": [],
+                }],
+            },
+            "Model": self.model.as_deref().unwrap_or("-"),
+            "Route": self.route.as_str(),
+            "StatusClass": status_class,
+            "Status": self.status,
+            "Streamed": self.streamed,
+            "Requests": 1,
+            "Latency": latency,
+            "InputTokens": self.input_tokens,
+            "OutputTokens": self.output_tokens,
+        });
+        if let Some(ttft) = self.first_token {
+            metrics.push(json!({"Name": "TimeToFirstToken", "Unit": "Milliseconds"}));
+            doc["TimeToFirstToken"] = json!(ttft.as_secs_f64() * 1000.0);
+        }
+        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] = serde_json::Value::Array(metrics);
+        doc
+    }
+}
+
+impl Drop for RequestRecord {
+    fn drop(&mut self) {
+        self.sink.emit(self.document().to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_emits_one_emf_document_when_dropped() {
+        let sink = MemorySink::default();
+        {
+            let mut r = RequestRecord::new(Arc::new(sink.clone()), RouteName::ChatCompletions);
+            r.model = Some("claude".into());
+            r.status = 429;
+            r.input_tokens = 3;
+            r.mark_first_token();
+        }
+        let lines = sink.0.lock().unwrap();
+        assert_eq!(lines.len(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(doc["StatusClass"], "4xx");
+        assert_eq!(doc["Model"], "claude");
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert!(doc["TimeToFirstToken"].is_number());
+        let names: Vec<_> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(names.contains(&"TimeToFirstToken".to_owned()));
+    }
+
+    #[test]
+    fn an_unresolved_model_is_reported_as_a_dash() {
+        let sink = MemorySink::default();
+        drop(RequestRecord::new(Arc::new(sink.clone()), RouteName::Other));
+        let doc: serde_json::Value = serde_json::from_str(&sink.0.lock().unwrap()[0]).unwrap();
+        assert_eq!(doc["Model"], "-");
+        assert!(doc.get("TimeToFirstToken").is_none());
+    }
+}
