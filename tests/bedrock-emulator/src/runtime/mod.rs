@@ -12,8 +12,8 @@ mod models;
 mod responder;
 mod service;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -41,12 +41,24 @@ impl Operation {
     }
 }
 
+/// The `runtime` section a seed file may carry: faults present from the start and after every
+/// reset, and the default pace.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuntimeSeed {
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    #[serde(default)]
+    pub pace_ms: Option<u64>,
+}
+
 /// The runtime's own state inside the emulator.
 pub struct RuntimeState {
     faults: faults::Faults,
     logs: logs::Shipper,
     default_pace_ms: u64,
     pace_ms: AtomicU64,
+    seed: Mutex<RuntimeSeed>,
 }
 
 impl Default for RuntimeState {
@@ -60,15 +72,35 @@ impl Default for RuntimeState {
             logs: logs::Shipper::default(),
             default_pace_ms,
             pace_ms: AtomicU64::new(default_pace_ms),
+            seed: Mutex::new(RuntimeSeed::default()),
         }
     }
 }
 
 impl RuntimeState {
-    /// Clears faults and restores the starting pace; queued log records are still delivered.
+    /// Back to the seeded faults and pace; queued log records are still delivered.
     pub fn reset(&self) {
+        let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).clone();
         self.faults.clear();
-        self.pace_ms.store(self.default_pace_ms, Ordering::SeqCst);
+        for spec in seed.faults {
+            // Checked when the seed was accepted, so this cannot fail.
+            let _ = self.faults.add(spec);
+        }
+        self.pace_ms.store(
+            seed.pace_ms.unwrap_or(self.default_pace_ms),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Accepts a seed file's `runtime` section (kept for every later reset) and applies it.
+    pub fn seed(&self, seed: RuntimeSeed) -> Result<(), String> {
+        for (i, spec) in seed.faults.iter().enumerate() {
+            spec.check()
+                .map_err(|e| format!("runtime.faults[{i}]: {e}"))?;
+        }
+        *self.seed.lock().unwrap_or_else(|p| p.into_inner()) = seed;
+        self.reset();
+        Ok(())
     }
 
     /// The pause between stream events for calls that do not set their own.
@@ -174,5 +206,29 @@ pub async fn admin(state: &Arc<EmulatorState>, request: Request<Bytes>) -> Respo
             StatusCode::NOT_FOUND,
             format!("no runtime admin route {} {path}", request.method()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_faults_and_pace_survive_a_reset_and_bad_seeds_are_refused() {
+        let state = RuntimeState::default();
+        let seed: RuntimeSeed = serde_json::from_value(json!({
+            "faults": [{"kind": "throttling", "model": "*nova*"}],
+            "paceMs": 25
+        }))
+        .unwrap();
+        state.seed(seed).unwrap();
+        state.faults.clear();
+        state.set_pace_ms(0);
+        state.reset();
+        assert_eq!(state.faults.list().len(), 1);
+        assert_eq!(state.pace_ms(), 25);
+        let bad: RuntimeSeed =
+            serde_json::from_value(json!({"faults": [{"kind": "latency"}]})).unwrap();
+        assert!(state.seed(bad).unwrap_err().contains("runtime.faults[0]"));
     }
 }
