@@ -73,3 +73,18 @@ pub fn alert_text(report: &Report) -> (String, String) {
     }
     (subject, body)
 }
+
+/// The notifier chosen at cold start: SNS when `ALERT_TOPIC_ARN` is set, otherwise none.
+pub enum Alerts {
+    Off(NoAlerts),
+    Sns(SnsNotifier),
+}
+
+impl Notifier for Alerts {
+    async fn notify(&self, subject: &str, message: &str) -> Result<(), String> {
+        match self {
+            Alerts::Off(n) => n.notify(subject, message).await,
+            Alerts::Sns(n) => n.notify(subject, message).await,
+        }
+    }
+}

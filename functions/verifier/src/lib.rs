@@ -6,11 +6,15 @@
 //! The core here has no Lambda types; `handler` adapts it to the runtime and `main` only wires.
 
 pub mod alert;
+pub mod classify;
 pub mod doctor;
 pub mod error;
+pub mod fake;
+pub mod handler;
 pub mod logs;
 pub mod metrics;
 pub mod observe;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scan;
@@ -18,3 +22,4 @@ pub mod settings;
 pub mod window;
 
 pub use error::VerifierError;
+pub use run::{Verifier, run_scan, run_window};
