@@ -364,14 +364,7 @@ impl SystemProfile {
     /// The regions a call from `region` may be served in.
     pub fn inference_regions(&self, region: &str) -> Vec<String> {
         if self.global {
-            let mut regions = vec![region.to_string()];
-            regions.extend(
-                GLOBAL_DESTINATIONS
-                    .iter()
-                    .filter(|r| **r != region)
-                    .map(|r| r.to_string()),
-            );
-            regions
+            global_inference_regions(region)
         } else {
             self.destinations.iter().map(|r| r.to_string()).collect()
         }
@@ -430,6 +423,19 @@ impl SystemProfile {
             "type": "SYSTEM_DEFINED",
         })
     }
+}
+
+/// Where a global profile called from `region` may run: the source region first, then the
+/// other commercial regions.
+pub fn global_inference_regions(region: &str) -> Vec<String> {
+    let mut regions = vec![region.to_string()];
+    regions.extend(
+        GLOBAL_DESTINATIONS
+            .iter()
+            .filter(|r| **r != region)
+            .map(|r| r.to_string()),
+    );
+    regions
 }
 
 /// The system profile `id` as offered in `region`.

@@ -206,6 +206,20 @@ fn validate_tags(
     tags
 }
 
+/// The optional `projectIdentifier` query member of Get/List operations.
+fn check_project(query: &Query, v: &mut Violations) -> Option<String> {
+    let project = query_value(query, "projectIdentifier")?;
+    if v.length("projectIdentifier", project, 1, 2048) {
+        v.pattern(
+            "projectIdentifier",
+            project,
+            validate::is_project_identifier(project),
+            validate::PROJECT_PATTERN,
+        );
+    }
+    Some(project.to_string())
+}
+
 fn app_profile_wire(profile: &AppProfile) -> Value {
     let mut value = json!({
         "inferenceProfileName": profile.name,
@@ -428,7 +442,11 @@ pub fn get_inference_profile(
     state: &Arc<EmulatorState>,
     ctx: &RequestContext,
     identifier: &str,
+    query: &Query,
 ) -> Result<Response<Body>, ApiError> {
+    let mut v = Violations::new();
+    check_project(query, &mut v);
+    v.finish()?;
     validate_identifier(identifier)?;
     let regions = state.lock();
     let rs = regions.get(&ctx.region);
@@ -505,7 +523,13 @@ pub fn list_inference_profiles(
             validate::PAGINATION_TOKEN_PATTERN,
         );
     }
+    let project = check_project(query, &mut v);
     v.finish()?;
+    if type_filter == Some("APPLICATION") && project.as_deref().is_some_and(|p| p != "default") {
+        return Err(ApiError::validation(
+            "A projectIdentifier other than default cannot be combined with typeEquals APPLICATION.",
+        ));
+    }
     // Without a type filter Bedrock lists the system-defined profiles; application profiles
     // need `type=APPLICATION` (inferred from the API reference's note on typeEquals).
     let type_filter = type_filter.unwrap_or("SYSTEM_DEFINED");
@@ -700,8 +724,10 @@ pub fn list_tags_for_resource(
 pub fn get_foundation_model(
     ctx: &RequestContext,
     identifier: &str,
+    query: &Query,
 ) -> Result<Response<Body>, ApiError> {
     let mut v = Violations::new();
+    check_project(query, &mut v);
     if v.length("modelIdentifier", identifier, 1, 2048) {
         v.pattern(
             "modelIdentifier",
@@ -728,6 +754,7 @@ pub fn list_foundation_models(
     query: &Query,
 ) -> Result<Response<Body>, ApiError> {
     let mut v = Violations::new();
+    check_project(query, &mut v);
     let provider = query_value(query, "byProvider");
     if let Some(p) = provider {
         v.pattern(

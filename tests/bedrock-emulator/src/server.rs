@@ -249,7 +249,7 @@ async fn route(
             control::list_inference_profiles(&state, &ctx, &query)
         }
         (&Method::GET, ["inference-profiles", id]) => {
-            control::get_inference_profile(&state, &ctx, id)
+            control::get_inference_profile(&state, &ctx, id, &query)
         }
         (&Method::DELETE, ["inference-profiles", id]) => {
             control::delete_inference_profile(&state, &ctx, id)
@@ -260,7 +260,9 @@ async fn route(
             control::list_tags_for_resource(&state, &ctx, &bytes)
         }
         (&Method::GET, ["foundation-models"]) => control::list_foundation_models(&ctx, &query),
-        (&Method::GET, ["foundation-models", id]) => control::get_foundation_model(&ctx, id),
+        (&Method::GET, ["foundation-models", id]) => {
+            control::get_foundation_model(&ctx, id, &query)
+        }
         (&Method::GET, ["foundation-model-availability", id]) => {
             control::get_foundation_model_availability(&state, &ctx, id)
         }

@@ -464,13 +464,18 @@ impl EmulatorState {
                         .and_then(|a| crate::arn::Arn::parse(a))
                         .map(|a| a.resource_id)
                         .ok_or_else(|| ApiError::internal("The profile has no model."))?;
-                    let regions = profile
+                    let parsed: Vec<crate::arn::Arn> = profile
                         .model_arns
                         .iter()
                         .filter_map(|a| crate::arn::Arn::parse(a))
-                        .map(|a| a.region)
-                        .filter(|r| !r.is_empty())
                         .collect();
+                    // A region-less model ARN is how a global profile says "any commercial
+                    // region"; a profile copied from one routes globally too.
+                    let regions = if parsed.iter().any(|a| a.region.is_empty()) {
+                        catalog::global_inference_regions(region)
+                    } else {
+                        parsed.into_iter().map(|a| a.region).collect()
+                    };
                     Ok(Resolved {
                         fm_id,
                         regions,

@@ -337,6 +337,38 @@ pub fn is_taggable_arn(value: &str) -> bool {
         })
 }
 
+pub const PROJECT_PATTERN: &str =
+    "([a-zA-Z0-9_-]+|arn:aws(-[^:]+)?:bedrock:[0-9a-z-]{1,20}:[0-9]{12}:project/[a-zA-Z0-9_-]+)";
+
+/// A project name, or `arn:aws…:bedrock:{region}:{account}:project/{name}`.
+pub fn is_project_identifier(value: &str) -> bool {
+    let is_name = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if is_name(value) {
+        return true;
+    }
+    let mut parts = value.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("bedrock"), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    (partition == "aws" || partition.starts_with("aws-"))
+        && !region.is_empty()
+        && is_region_field(region)
+        && account.len() == 12
+        && is_account_field(account)
+        && rest.strip_prefix("project/").is_some_and(is_name)
+}
+
 pub fn is_provider(value: &str) -> bool {
     (1..=63).contains(&value.len())
         && value

@@ -474,6 +474,26 @@ async fn the_server_enforces_lengths_patterns_and_enums() {
         .await
         .unwrap_err();
     assert!(err.message().unwrap().contains("Value 'BOGUS' at 'typeEquals' failed to satisfy constraint: Member must satisfy enum value set: [SYSTEM_DEFINED, APPLICATION]"));
+    // The SDK in use predates projectIdentifier; send it as a newer client would.
+    let signed = "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0";
+    let (status, headers, body) = raw(
+        &emulator,
+        &format!("GET /inference-profiles?projectIdentifier=not%20a%20project HTTP/1.1\r\nHost: localhost\r\n{signed}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        header(&headers, "x-amzn-errortype")
+            .unwrap()
+            .starts_with("ValidationException:")
+    );
+    assert!(body.contains("at 'projectIdentifier'"), "{body}");
+    let (status, _, _) = raw(
+        &emulator,
+        &format!("GET /inference-profiles?projectIdentifier=default HTTP/1.1\r\nHost: localhost\r\n{signed}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200);
     for (max, bound) in [
         (0, "greater than or equal to 1"),
         (5000, "less than or equal to 1000"),
@@ -986,6 +1006,22 @@ async fn runtime_model_ids_resolve_in_every_form() {
     assert_eq!(m.inference_regions[0], "us-west-2");
     assert!(m.inference_regions.len() > 3);
 
+    let global_app = create(
+        &c,
+        "rt-global",
+        &system_arn(
+            "us-east-1",
+            "global.anthropic.claude-opus-4-5-20251101-v1:0",
+        ),
+    )
+    .await;
+    let m = state.runtime_model("us-east-1", &global_app).unwrap();
+    assert_eq!(
+        m.foundation_model_id,
+        "anthropic.claude-opus-4-5-20251101-v1:0"
+    );
+    assert_eq!(m.inference_regions[0], "us-east-1");
+    assert!(m.inference_regions.len() > 3, "{:?}", m.inference_regions);
     let err = state
         .runtime_model("us-east-1", "acme.nothing-v1:0")
         .unwrap_err();
