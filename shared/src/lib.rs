@@ -3,6 +3,7 @@
 //! catalog, invocation-log classification, AWS client setup and telemetry.
 
 pub mod arn;
+pub mod aws;
 pub mod catalog;
 pub mod config;
 pub mod invocation_log;
