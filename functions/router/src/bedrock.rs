@@ -140,6 +140,26 @@ fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(err: &E) -> BedrockError
     }
 }
 
+/// A failure inside an event stream: the exception member decides the kind, because the
+/// SDK does not always fill in the error code for modeled stream exceptions.
+fn stream_error(
+    err: &aws_sdk_bedrockruntime::error::SdkError<
+        sdk::error::ConverseStreamOutputError,
+        aws_smithy_types::event_stream::RawMessage,
+    >,
+) -> BedrockError {
+    use sdk::error::ConverseStreamOutputError as E;
+    let kind = match err.as_service_error() {
+        Some(E::InternalServerException(_)) => BedrockErrorKind::InternalServer,
+        Some(E::ModelStreamErrorException(_)) => BedrockErrorKind::ModelStreamError,
+        Some(E::ValidationException(_)) => BedrockErrorKind::Validation,
+        Some(E::ThrottlingException(_)) => BedrockErrorKind::Throttling,
+        Some(E::ServiceUnavailableException(_)) => BedrockErrorKind::ServiceUnavailable,
+        _ => return sdk_error(err),
+    };
+    BedrockError::new(kind, err.message().unwrap_or("stream failed").to_owned())
+}
+
 fn invalid(message: impl Into<String>) -> BedrockError {
     BedrockError::new(BedrockErrorKind::Validation, message)
 }
@@ -224,7 +244,7 @@ impl Bedrock for SdkBedrock {
                         }
                     }
                     Ok(None) => return None,
-                    Err(e) => return Some((Err(sdk_error(&e)), None)),
+                    Err(e) => return Some((Err(stream_error(&e)), None)),
                 }
             }
         });
