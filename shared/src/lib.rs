@@ -8,3 +8,4 @@ pub mod catalog;
 pub mod config;
 pub mod invocation_log;
 pub mod profile_map;
+pub mod telemetry;
