@@ -43,24 +43,31 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, EmulatorErr
     Ok(options)
 }
 
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, before the
+/// `listening on` line, so a signal sent right after that line is never missed.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = interrupt.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -81,6 +88,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let stop = stop_signal();
     let running = match Emulator::start(options).await {
         Ok(r) => r,
         Err(e) => {
@@ -95,7 +103,7 @@ async fn main() -> ExitCode {
     {
         eprintln!("bedrock-emulator: cannot write to stdout");
     }
-    wait_for_stop_signal().await;
+    stop.await;
     running.shutdown().await;
     ExitCode::SUCCESS
 }

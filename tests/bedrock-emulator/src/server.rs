@@ -121,8 +121,23 @@ fn parse_query(query: Option<&str>) -> Query {
 }
 
 /// Reads the SigV4 credential scope (`Credential=AKID/date/region/service/aws4_request`).
-fn authenticate(req: &Request<Incoming>, request_id: &str) -> Result<RequestContext, ApiError> {
+fn authenticate(
+    req: &Request<Incoming>,
+    query: &Query,
+    request_id: &str,
+) -> Result<RequestContext, ApiError> {
     let Some(header) = req.headers().get(http::header::AUTHORIZATION) else {
+        // A presigned URL carries the same credential scope in its query string.
+        if let Some((_, credential)) = query.iter().find(|(k, _)| k == "X-Amz-Credential")
+            && let [key, _date, region, _service, "aws4_request"] =
+                credential.split('/').collect::<Vec<_>>().as_slice()
+        {
+            return Ok(RequestContext {
+                region: region.to_string(),
+                access_key_id: key.to_string(),
+                request_id: request_id.to_string(),
+            });
+        }
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "MissingAuthenticationTokenException",
@@ -216,7 +231,7 @@ async fn route(
         return admin(&state, &method, &segments[1..], &query, &bytes)
             .unwrap_or_else(ApiError::into_response);
     }
-    let ctx = match authenticate(&req, request_id) {
+    let ctx = match authenticate(&req, &query, request_id) {
         Ok(ctx) => ctx,
         Err(e) => return e.into_response(),
     };

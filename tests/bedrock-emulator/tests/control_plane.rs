@@ -1057,6 +1057,14 @@ async fn requests_without_authorization_are_refused_as_aws_does() {
     let request_id = header(&headers, "x-amzn-requestid").unwrap();
     assert_eq!(request_id.len(), 36);
 
+    let (status, _, body) = raw(
+        &emulator,
+        "GET /inference-profiles?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-west-2%2Fbedrock%2Faws4_request&X-Amz-Signature=0 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "a presigned URL is signed too");
+    assert!(body.contains("arn:aws:bedrock:us-west-2:"), "{body}");
+
     let (status, headers, _) = raw(
         &emulator,
         "GET /no-such-thing HTTP/1.1\r\nHost: localhost\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n",
