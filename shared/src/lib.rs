@@ -1,11 +1,26 @@
-//! The domain shared by the provisioner, the verifier and the router: typed Bedrock model
-//! references ([`arn`]), and — as they land — the profile config and map, the model
-//! catalog, invocation-log classification, AWS client setup and telemetry.
+//! The domain shared by the provisioner, the verifier and the router.
+//!
+//! - [`arn`]: typed Bedrock model references (foundation-model IDs and ARNs, system
+//!   inference-profile IDs and ARNs, application-inference-profile ARNs).
+//! - [`config`]: the profile configuration (`librechat.yaml`'s `endpoints.bedrock`, or the
+//!   same keys standalone), `${VAR}` expansion and validation.
+//! - [`profile_map`]: the config as lookups — friendly ID → call ID, region, capabilities;
+//!   which profiles are ours; which raw models should have gone through one.
+//! - [`catalog`]: what each model family can do.
+//! - [`invocation_log`]: Bedrock invocation-log records and their classification.
+//! - [`aws`]: one SDK config per cold start, clients per region.
+//! - [`telemetry`]: tracing setup and CloudWatch Embedded Metric Format documents.
+//! - [`error`]: the crate's error type.
+//!
+//! Nothing here depends on Lambda event types; the functions stay thin around it.
 
 pub mod arn;
 pub mod aws;
 pub mod catalog;
 pub mod config;
+pub mod error;
 pub mod invocation_log;
 pub mod profile_map;
 pub mod telemetry;
+
+pub use error::SharedError;
