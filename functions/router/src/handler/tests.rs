@@ -495,3 +495,48 @@ async fn every_entry_of_the_bad_input_corpus_gets_a_specific_4xx() {
         "no bad request reached Bedrock"
     );
 }
+
+/// Every Function URL event in `events/router/` runs through the handler with the status its
+/// name promises.
+#[tokio::test]
+async fn the_function_url_events_get_the_statuses_their_names_promise() {
+    let config = shared::config::ProfileConfig::parse(
+        &format!("models: [\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninferenceProfiles:\n  \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{ARN}\"\n"),
+        |_| None,
+    )
+    .unwrap();
+    let fake = Arc::new(FakeBedrock::default());
+    *fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));
+    *fake.events.lock().unwrap() = stream_events(&["1, 2"]);
+    let router = Router::new(
+        Arc::clone(&fake),
+        crate::profiles::ProfileDirectory::new(shared::profile_map::ProfileMap::new(&config)),
+        Arc::new(MemorySink::default()),
+        DEFAULT_MAX_BODY_BYTES,
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/router");
+    let expected = [
+        ("chat-completion", 200),
+        ("chat-completion-stream", 200),
+        ("converse", 200),
+        ("models", 200),
+        ("health", 200),
+        ("bad-request-unknown-model", 404),
+        ("bad-request-http-image", 400),
+    ];
+    for (name, status) in expected {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let request = lambda_http::request::from_str(&text).unwrap();
+        let response = router.handle(request).await;
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(!body.is_empty(), "{name}");
+    }
+    let calls = fake.calls.lock().unwrap();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|(site, _)| site.model_id == ARN && site.region == "eu-west-1")
+    );
+}
