@@ -876,3 +876,78 @@ async fn paced_streams_deliver_each_event_as_it_is_produced() {
     }
     h.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_per_call_pace_header_overrides_the_unpaced_default() {
+    let h = start().await;
+    let started = Instant::now();
+    let mut out = h
+        .client
+        .converse_stream()
+        .model_id(NOVA)
+        .messages(user("pace this call"))
+        .customize()
+        .mutate_request(|request| {
+            request.headers_mut().insert("x-emulator-pace-ms", "60");
+        })
+        .send()
+        .await
+        .unwrap();
+    let mut arrivals = Vec::new();
+    while out.stream.recv().await.unwrap().is_some() {
+        arrivals.push(started.elapsed());
+    }
+    assert!(arrivals.len() >= 5);
+    for gap in arrivals.windows(2) {
+        assert!(gap[1] - gap[0] >= Duration::from_millis(50), "{arrivals:?}");
+    }
+    let started = Instant::now();
+    let mut out = h
+        .client
+        .converse_stream()
+        .model_id(NOVA)
+        .messages(user("pace this call"))
+        .send()
+        .await
+        .unwrap();
+    while out.stream.recv().await.unwrap().is_some() {}
+    assert!(started.elapsed() < Duration::from_millis(50 * (arrivals.len() as u64 - 1)));
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn llama_through_its_profile_answers_in_the_generation_format() {
+    let h = start().await;
+    let body = json!({"prompt": "What is the capital of Sudan?", "max_gen_len": 3});
+    let out = h
+        .client
+        .invoke_model()
+        .model_id("us.meta.llama3-3-70b-instruct-v1:0")
+        .body(Blob::new(body.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(out.body().as_ref()).unwrap();
+    assert_eq!(body["prompt_token_count"], 7);
+    assert_eq!(body["generation_token_count"], 3);
+    assert_eq!(body["stop_reason"], "length");
+    let mut stream = h
+        .client
+        .invoke_model_with_response_stream()
+        .model_id("us.meta.llama3-3-70b-instruct-v1:0")
+        .body(Blob::new(json!({"prompt": "Hi"}).to_string()))
+        .send()
+        .await
+        .unwrap();
+    let mut chunks = Vec::new();
+    while let Some(ResponseStream::Chunk(part)) = stream.body.recv().await.unwrap() {
+        chunks.push(serde_json::from_slice::<Value>(part.bytes().unwrap().as_ref()).unwrap());
+    }
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["generation"].as_str())
+        .collect();
+    assert!(text.ends_with("You said: Hi"));
+    assert_eq!(chunks.last().unwrap()["stop_reason"], "stop");
+    h.emulator.shutdown().await;
+}
