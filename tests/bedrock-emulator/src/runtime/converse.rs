@@ -304,7 +304,7 @@ pub struct Checked {
     pub request_metadata: Option<Map<String, Value>>,
 }
 
-fn check_request_metadata(value: &Value) -> Result<Map<String, Value>, Fail> {
+pub fn check_request_metadata(value: &Value) -> Result<Map<String, Value>, Fail> {
     let map = value
         .as_object()
         .ok_or_else(|| type_error("requestMetadata", "a map of strings"))?;
@@ -639,6 +639,9 @@ pub fn check(body: &Value, caps: &Capabilities) -> Result<Checked, Fail> {
         )?;
     }
 
+    if let Some(guardrail) = body.get("guardrailConfig").filter(|v| !v.is_null()) {
+        check_guardrail(guardrail)?;
+    }
     if let Some(extra) = body
         .get("additionalModelRequestFields")
         .filter(|v| !v.is_null())
@@ -653,6 +656,66 @@ pub fn check(body: &Value, caps: &Capabilities) -> Result<Checked, Fail> {
         prompt,
         request_metadata,
     })
+}
+
+/// `guardrailConfig`: identifier (ID or guardrail ARN), version (number or DRAFT), trace enum,
+/// and for streams the processing mode.
+fn check_guardrail(config: &Value) -> Result<(), Fail> {
+    if !config.is_object() {
+        return Err(type_error("guardrailConfig", "an object"));
+    }
+    if let Some(id) = config.get("guardrailIdentifier").filter(|v| !v.is_null()) {
+        let text = id
+            .as_str()
+            .ok_or_else(|| type_error("guardrailConfig.guardrailIdentifier", "a string"))?;
+        check_len(id, text, "guardrailConfig.guardrailIdentifier", 0, 2048)?;
+        let plain = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        };
+        let arn_ok = text.starts_with("arn:aws")
+            && text
+                .rsplit_once(":guardrail/")
+                .is_some_and(|(_, id)| !id.is_empty() && plain(id));
+        if !(plain(text) || arn_ok) {
+            return Err(constraint(
+                id,
+                "guardrailConfig.guardrailIdentifier",
+                "satisfy regular expression pattern: (([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))",
+            ));
+        }
+    }
+    if let Some(version) = config.get("guardrailVersion").filter(|v| !v.is_null()) {
+        let text = version
+            .as_str()
+            .ok_or_else(|| type_error("guardrailConfig.guardrailVersion", "a string"))?;
+        let numeric = !text.is_empty()
+            && text.len() <= 8
+            && text.chars().all(|c| c.is_ascii_digit())
+            && !text.starts_with('0');
+        if !(text.is_empty() || text == "DRAFT" || numeric) {
+            return Err(constraint(
+                version,
+                "guardrailConfig.guardrailVersion",
+                "satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))",
+            ));
+        }
+    }
+    if let Some(trace) = config.get("trace").filter(|v| !v.is_null()) {
+        enum_check(
+            trace,
+            "guardrailConfig.trace",
+            &["enabled", "disabled", "enabled_full"],
+        )?;
+    }
+    if let Some(mode) = config.get("streamProcessingMode").filter(|v| !v.is_null()) {
+        enum_check(
+            mode,
+            "guardrailConfig.streamProcessingMode",
+            &["sync", "async"],
+        )?;
+    }
+    Ok(())
 }
 
 /// Reads the provider's reasoning switch from the extra request fields. An unsupported switch is
@@ -958,5 +1021,36 @@ mod tests {
             reply.tool_call.unwrap().input
         );
         assert_eq!(events[names.len() - 2].1["stopReason"], "tool_use");
+    }
+
+    #[test]
+    fn guardrail_identifiers_versions_and_trace_are_checked() {
+        let g = |cfg: Value| json!({"messages": [{"role": "user", "content": [{"text": "x"}]}], "guardrailConfig": cfg});
+        assert!(
+            err(g(
+                json!({"guardrailIdentifier": "Bad Id", "guardrailVersion": "1"})
+            ))
+            .contains("guardrailIdentifier")
+        );
+        assert!(
+            err(g(
+                json!({"guardrailIdentifier": "abc123", "guardrailVersion": "01"})
+            ))
+            .contains("guardrailVersion")
+        );
+        assert!(
+            err(g(
+                json!({"guardrailIdentifier": "abc123", "guardrailVersion": "1", "trace": "on"})
+            ))
+            .contains("[enabled, disabled, enabled_full]")
+        );
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123";
+        assert!(
+            check(
+                &g(json!({"guardrailIdentifier": arn, "guardrailVersion": "DRAFT"})),
+                &claude()
+            )
+            .is_ok()
+        );
     }
 }

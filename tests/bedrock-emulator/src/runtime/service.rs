@@ -207,11 +207,7 @@ fn header_metadata(request: &Request<Bytes>) -> Result<Option<Map<String, Value>
     let value: Value = serde_json::from_str(text).map_err(|_| {
         Fail::validation("The X-Amzn-Bedrock-Request-Metadata header must be a JSON object of string keys and values.")
     })?;
-    let checked = converse::check(
-        &json!({"messages": [{"role": "user", "content": [{"text": "x"}]}], "requestMetadata": value}),
-        &models::capabilities(""),
-    )?;
-    Ok(checked.request_metadata)
+    converse::check_request_metadata(&value).map(Some)
 }
 
 fn pace(ctx: &RuntimeContext, request: &Request<Bytes>) -> Duration {
