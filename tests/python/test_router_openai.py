@@ -1,0 +1,255 @@
+"""The router under `cargo lambda watch`, driven by the official `openai` SDK, against the local
+Bedrock. Friendly model IDs map to application inference profiles created here with boto3; the
+emulator's invocation logs (in moto's CloudWatch Logs) must show the profile ARN as `modelId` for
+every mapped call.
+
+The first request makes `cargo lambda watch` compile the router, so the fixture waits for
+`/health` (minutes on a busy 2-core machine) before any test runs.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import openai
+import pytest
+from botocore.config import Config
+
+from conftest import LOCAL_AWS_ENV, REPO, VENV_BIN, free_port, start_emulator
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+TEAM = "team-sonnet"
+NOVA = "amazon.nova-pro-v1:0"
+STREAM = "aws/bedrock/modelinvocations"
+COMPILE_TIMEOUT = float(os.environ.get("ROUTER_WATCH_TIMEOUT", "900"))
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+       "RU5ErkJggg==")
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+def admin(emulator, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(f"{emulator.url}{path}", data=data, method=method,
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def wait_for_health(url, proc, log_path, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"cargo lambda watch exited with {proc.returncode}:\n{open(log_path).read()[-4000:]}")
+        try:
+            # The first request triggers the build; it may take a while to answer.
+            with urllib.request.urlopen(f"{url}/health", timeout=120) as response:
+                if json.loads(response.read()) == {"status": "ok"}:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"the router did not answer /health within {timeout}s:\n{open(log_path).read()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def stack(moto):
+    emulator = start_emulator("--logs-endpoint", moto.url)
+    bedrock = boto3.client("bedrock", region_name=REGION, endpoint_url=emulator.url, config=NO_RETRIES)
+    logs = boto3.client("logs", region_name=REGION, endpoint_url=moto.url, config=NO_RETRIES)
+    group = f"/bedrock/router/{uuid.uuid4().hex[:8]}"
+    bedrock.put_model_invocation_logging_configuration(loggingConfig={
+        "cloudWatchConfig": {"logGroupName": group, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/BedrockLogs"},
+        "textDataDeliveryEnabled": True,
+    })
+    sonnet_arn = bedrock.create_inference_profile(
+        inferenceProfileName="router-sonnet",
+        modelSource={"copyFrom": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET}"},
+    )["inferenceProfileArn"]
+    team_arn = bedrock.create_inference_profile(
+        inferenceProfileName="router-team",
+        modelSource={"copyFrom": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET}"},
+    )["inferenceProfileArn"]
+    config = {"models": [SONNET, TEAM, NOVA],
+              "inferenceProfiles": {SONNET: sonnet_arn, TEAM: team_arn},
+              "defaultRegion": REGION}
+
+    port = free_port()
+    env = {**os.environ, **LOCAL_AWS_ENV,
+           "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+           "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
+           "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
+           "PROFILES_CONFIG": json.dumps(config)}
+    env.pop("PROFILES_CONFIG_FILE", None)
+    log = tempfile.NamedTemporaryFile(prefix="router-watch-", suffix=".log", delete=False)
+    # --ignore-changes: other work in the tree must not restart the function mid-test.
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-p", "router", "--bin", "router",
+         "--ignore-changes", "--timeout", "120", "-A", "127.0.0.1", "-P", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/lambda-url/router"
+    try:
+        wait_for_health(url, proc, log.name, COMPILE_TIMEOUT)
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused-locally", max_retries=0, timeout=120)
+        yield {"emulator": emulator, "client": client, "url": url, "logs": logs, "group": group,
+               "arns": {SONNET: sonnet_arn, TEAM: team_arn}}
+    finally:
+        try:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, 9)
+        emulator.stop()
+        os.unlink(log.name)
+
+
+def test_a_plain_completion_answers_with_the_friendly_model_and_usage(stack):
+    reply = stack["client"].chat.completions.create(
+        model=SONNET, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello router"}])
+    assert reply.model == SONNET
+    assert "You said: hello router" in reply.choices[0].message.content
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+
+
+def test_a_streamed_completion_matches_the_plain_one_and_reports_usage(stack):
+    client = stack["client"]
+    plain = client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "stream this"}])
+    chunks = list(client.chat.completions.create(
+        model=SONNET, messages=[{"role": "user", "content": "stream this"}],
+        stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == plain.choices[0].message.content
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 1
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage.completion_tokens == plain.usage.completion_tokens
+    assert all(c.model == SONNET for c in chunks)
+
+
+def test_a_tool_call_and_its_follow_up_tool_message(stack):
+    client = stack["client"]
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    messages = [{"role": "user", "content": "call get_weather for Paris"}]
+    first = client.chat.completions.create(model=SONNET, messages=messages, tools=tools)
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert "city" in json.loads(call.function.arguments)
+    messages += [first.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21 C"}]
+    second = client.chat.completions.create(model=SONNET, messages=messages, tools=tools)
+    assert second.choices[0].finish_reason == "stop"
+    assert "sunny, 21 C" in second.choices[0].message.content
+
+
+def test_an_inline_image_is_accepted(stack):
+    reply = stack["client"].chat.completions.create(model=SONNET, messages=[{"role": "user", "content": [
+        {"type": "text", "text": "what is in this image?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}])
+    assert reply.choices[0].message.content
+
+
+def test_response_format_json_schema_is_passed_to_a_model_that_supports_it(stack):
+    reply = stack["client"].chat.completions.create(
+        model=SONNET, messages=[{"role": "user", "content": "give me a city"}],
+        response_format={"type": "json_schema", "json_schema": {
+            "name": "city", "schema": {"type": "object", "properties": {"name": {"type": "string"}}}}})
+    assert reply.choices[0].message.content
+
+
+def test_the_model_list_names_friendly_ids_only(stack):
+    models = stack["client"].models.list()
+    assert [m.id for m in models.data] == [SONNET, TEAM, NOVA]
+    assert not any(m.id.startswith("arn:") for m in models.data)
+
+
+def test_an_unknown_model_raises_not_found_listing_what_is_available(stack):
+    with pytest.raises(openai.NotFoundError) as err:
+        stack["client"].chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert err.value.status_code == 404
+    assert f"available models: {SONNET}, {TEAM}, {NOVA}" in err.value.message
+
+
+def test_bad_requests_raise_bad_request_with_the_reason(stack):
+    client = stack["client"]
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}])
+    assert "not fetched" in err.value.message
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model=SONNET, messages=[])
+    assert "at least one message" in err.value.message
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model=NOVA, messages=[{"role": "user", "content": "hi"}], temperature=1.7)
+    assert "temperature" in err.value.message
+
+
+def test_throttling_raises_rate_limit_and_a_broken_stream_raises_api_error(stack):
+    client, emulator = stack["client"], stack["emulator"]
+    # The router's SDK retries throttling itself (3 attempts), so the fault outlasts them.
+    admin(emulator, "POST", "/_emulator/runtime/faults", {"kind": "throttling", "count": 3})
+    try:
+        with pytest.raises(openai.RateLimitError) as err:
+            client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "hi"}])
+        assert err.value.response.headers["retry-after"] == "2"
+    finally:
+        admin(emulator, "DELETE", "/_emulator/runtime/faults")
+    admin(emulator, "POST", "/_emulator/runtime/faults",
+          {"kind": "stream-error", "afterEvents": 3, "count": 1, "operation": "ConverseStream"})
+    stream = client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "a long answer"}],
+                                            stream=True)
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_a_missing_model_agreement_raises_permission_denied(stack):
+    emulator = stack["emulator"]
+    fm = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    admin(emulator, "PUT", f"/_emulator/model-access/{fm}", {"agreementAvailability": {"status": "NOT_AVAILABLE"}})
+    try:
+        with pytest.raises(openai.PermissionDeniedError) as err:
+            stack["client"].chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "hi"}])
+        assert "model agreement" in err.value.message
+    finally:
+        admin(emulator, "PUT", f"/_emulator/model-access/{fm}", {"agreementAvailability": {"status": "AVAILABLE"}})
+
+
+def test_the_native_converse_route_answers_in_bedrocks_shape(stack):
+    body = json.dumps({"messages": [{"role": "user", "content": [{"text": "native"}]}]}).encode()
+    request = urllib.request.Request(f"{stack['url']}/model/{TEAM}/converse", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        reply = json.loads(response.read())
+    assert reply["output"]["message"]["role"] == "assistant"
+    assert reply["stopReason"] == "end_turn"
+
+
+def test_invocation_logs_show_the_profile_arn_for_every_mapped_call(stack):
+    client = stack["client"]
+    client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "logged plain"}])
+    list(client.chat.completions.create(model=TEAM, messages=[{"role": "user", "content": "logged stream"}],
+                                        stream=True))
+    client.chat.completions.create(model=NOVA, messages=[{"role": "user", "content": "logged unmapped"}])
+    stats = admin(stack["emulator"], "POST", "/_emulator/runtime/logs/flush")
+    assert stats["failed"] == 0
+    events = stack["logs"].filter_log_events(logGroupName=stack["group"], logStreamNames=[STREAM])["events"]
+    records = [json.loads(e["message"]) for e in events]
+    mapped = [r for r in records if r.get("requestMetadata", {}).get("model") in stack["arns"]]
+    assert len(mapped) >= 3, records
+    for record in mapped:
+        assert record["modelId"] == stack["arns"][record["requestMetadata"]["model"]], record
+    unmapped = [r for r in records if r.get("requestMetadata", {}).get("model") == NOVA]
+    assert unmapped and all(r["modelId"] == NOVA for r in unmapped)
