@@ -25,17 +25,22 @@ const SONNET_PROFILE: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const CLAUDE_37_PROFILE: &str = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
 
 fn set_local_env() {
-    // Nothing here may look for real credentials or the instance-metadata address.
-    // SAFETY: set before any client exists; the values are the same in every test.
-    unsafe {
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-        std::env::set_var("AWS_REGION", REGION);
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE");
-        std::env::set_var(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        );
-    }
+    // Clients here are configured explicitly; the environment is pinned as well so nothing can
+    // ever look for real credentials or the instance-metadata address. Set once, before the
+    // first client of this process exists.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: called once per process, before any SDK client reads the environment.
+        unsafe {
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+            std::env::set_var("AWS_REGION", REGION);
+            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE");
+            std::env::set_var(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            );
+        }
+    });
 }
 
 struct Harness {
