@@ -956,3 +956,175 @@ async fn llama_through_its_profile_answers_in_the_generation_format() {
     assert_eq!(chunks.last().unwrap()["stop_reason"], "stop");
     h.emulator.shutdown().await;
 }
+
+/// moto's server (from the project's Python environment) as the local CloudWatch Logs; stopped
+/// when dropped.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_moto() -> Moto {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let binary = repo.join(".venv/bin/moto_server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run scripts/setup-python.sh",
+        binary.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(binary)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "moto did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    moto
+}
+
+#[tokio::test]
+async fn invocation_records_reach_cloudwatch_logs_with_the_callers_model_id_and_metadata() {
+    set_local_env();
+    let moto = start_moto().await;
+    let emulator = Emulator::start(Options {
+        logs_endpoint: Some(moto.url.clone()),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let bedrock = aws_sdk_bedrock::Client::from_conf(
+        aws_sdk_bedrock::Config::builder()
+            .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
+            .region(aws_sdk_bedrock::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_bedrock::config::Credentials::new(
+                "ASIAEXAMPLETEMPKEY",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(emulator.url())
+            .build(),
+    );
+    let runtime = brt::Client::from_conf(
+        brt::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                "ASIAEXAMPLETEMPKEY",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(emulator.url())
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .endpoint_url(&moto.url)
+            .build(),
+    );
+    let group = "/rust/runtime-tests";
+    bedrock
+        .put_model_invocation_logging_configuration()
+        .logging_config(
+            aws_sdk_bedrock::types::LoggingConfig::builder()
+                .cloud_watch_config(
+                    aws_sdk_bedrock::types::CloudWatchConfig::builder()
+                        .log_group_name(group)
+                        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/BedrockLogs"))
+                        .build()
+                        .unwrap(),
+                )
+                .text_data_delivery_enabled(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let arn = format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET_PROFILE}");
+    let out = runtime
+        .converse()
+        .model_id(&arn)
+        .messages(user("log this"))
+        .request_metadata("tenant", "acme")
+        .send()
+        .await
+        .unwrap();
+    runtime
+        .converse()
+        .model_id(SONNET_FM)
+        .messages(user("x"))
+        .send()
+        .await
+        .unwrap_err();
+    let stats = emulator.state().runtime.flush_logs().await;
+    assert_eq!((stats.queued, stats.delivered, stats.failed), (2, 2, 0));
+
+    let events = logs
+        .filter_log_events()
+        .log_group_name(group)
+        .log_stream_names("aws/bedrock/modelinvocations")
+        .send()
+        .await
+        .unwrap()
+        .events
+        .unwrap_or_default();
+    let records: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e.message().unwrap()).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    let ok = &records[0];
+    assert_eq!(ok["modelId"], arn.as_str());
+    assert_eq!(ok["operation"], "Converse");
+    assert_eq!(
+        ok["identity"]["arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/BedrockEmulatorRole/ASIAEXAMPLETEMPKEY")
+    );
+    assert_eq!(ok["requestMetadata"], json!({"tenant": "acme"}));
+    assert_eq!(
+        ok["input"]["inputTokenCount"],
+        out.usage().unwrap().input_tokens()
+    );
+    assert_eq!(
+        ok["output"]["outputTokenCount"],
+        out.usage().unwrap().output_tokens()
+    );
+    assert!(ok["inferenceRegion"].as_str().unwrap().starts_with("us-"));
+    assert_eq!(records[1]["errorCode"], "ValidationException");
+    assert_eq!(records[1]["modelId"], SONNET_FM);
+    emulator.shutdown().await;
+}
