@@ -90,7 +90,7 @@ fn harness() -> Harness {
         Arc::clone(&fake),
         FixedDirectory,
         Arc::new(sink.clone()),
-        1024 * 1024,
+        DEFAULT_MAX_BODY_BYTES,
     );
     Harness { router, fake, sink }
 }
@@ -363,9 +363,18 @@ async fn every_request_emits_exactly_one_metrics_document() {
 
 /// The bad-input corpus: each entry must be a 4xx whose message contains the expected words.
 fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
+    // Just under the Function URL's 6 MB request cap, as text and as an inline image.
     let big_text = format!(
         r#"{{"model":"claude","messages":[{{"role":"user","content":"{}"}}]}}"#,
-        "a".repeat(1024 * 1024)
+        "a".repeat(6_000_000)
+    );
+    let big_image = format!(
+        r#"{{"model":"claude","messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"data:image/png;base64,{}"}}}}]}}]}}"#,
+        "A".repeat(6_100_000)
+    );
+    let under_limit_image = format!(
+        r#"{{"model":"claude","messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"data:image/png;base64,{}"}}}}]}}]}}"#,
+        "A".repeat(5_000_004)
     );
     let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
     let user = |content: &str| {
@@ -454,7 +463,9 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
         ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}"#.into(), "does not support reasoning"),
         ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}"#.into(), "structured JSON output"),
         ("POST", chat, r#"{"model":"titan","messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]}"#.into(), "prompt caching"),
-        ("POST", chat, big_text, "the router accepts at most"),
+        ("POST", chat, big_text, "the router accepts at most 5242880 bytes"),
+        ("POST", chat, big_image, "the router accepts at most 5242880 bytes"),
+        ("POST", chat, under_limit_image, "Bedrock accepts at most 3750000 bytes per image"),
         ("GET", chat, "".into(), "use POST"),
         ("POST", "/v1/models", "".into(), "use GET"),
         ("POST", "/v1/completions", HELLO.into(), "no route for POST /v1/completions"),
