@@ -664,6 +664,7 @@ pub(crate) mod fake {
         pub events: Mutex<Vec<Result<StreamEvent, BedrockError>>>,
         pub stream_error: Mutex<Option<BedrockError>>,
         pub profile_models: Mutex<HashMap<String, String>>,
+        pub profile_error: Mutex<Option<BedrockError>>,
         pub profile_lookups: Mutex<usize>,
     }
 
@@ -701,6 +702,9 @@ pub(crate) mod fake {
             _region: &str,
         ) -> Result<String, BedrockError> {
             *self.profile_lookups.lock().unwrap() += 1;
+            if let Some(e) = self.profile_error.lock().unwrap().clone() {
+                return Err(e);
+            }
             self.profile_models
                 .lock()
                 .unwrap()

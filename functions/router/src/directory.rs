@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use crate::bedrock::Bedrock;
 use crate::caps::{Caps, Target};
-use crate::error::RouterError;
+use crate::error::{BedrockErrorKind, RouterError};
 
 /// A resolved model before capability lookup.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,20 +66,32 @@ impl ProfileCapsCache {
                 match cached {
                     Some(caps) => caps,
                     None => {
-                        let model_id = bedrock
+                        let lookup = bedrock
                             .profile_model(&resolution.call_id, &resolution.region)
-                            .await
-                            .map_err(|source| RouterError::Bedrock {
-                                friendly_id: resolution.friendly_id.clone(),
-                                call_id: resolution.call_id.clone(),
-                                region: resolution.region.clone(),
-                                is_profile: true,
-                                source,
-                            })?;
-                        let caps = directory
-                            .caps_for_model(&model_id)
-                            .unwrap_or_else(Caps::conservative);
-                        tracing::info!(profile = %resolution.call_id, model_id = %model_id, "profile capabilities resolved");
+                            .await;
+                        let caps = match lookup {
+                            Ok(model_id) => {
+                                tracing::info!(profile = %resolution.call_id, model_id = %model_id, "profile capabilities resolved");
+                                directory
+                                    .caps_for_model(&model_id)
+                                    .unwrap_or_else(Caps::conservative)
+                            }
+                            // Without bedrock:GetInferenceProfile the profile still works; it is
+                            // shaped as an unknown model (text only) rather than refused.
+                            Err(source) if source.kind == BedrockErrorKind::AccessDenied => {
+                                tracing::warn!(profile = %resolution.call_id, "GetInferenceProfile denied; using conservative capabilities");
+                                Caps::conservative()
+                            }
+                            Err(source) => {
+                                return Err(RouterError::Bedrock {
+                                    friendly_id: resolution.friendly_id.clone(),
+                                    call_id: resolution.call_id.clone(),
+                                    region: resolution.region.clone(),
+                                    is_profile: true,
+                                    source,
+                                });
+                            }
+                        };
                         self.by_arn
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())

@@ -58,6 +58,7 @@ struct Inner<B, D> {
 enum Route<'a> {
     Health,
     Models,
+    Model(&'a str),
     ChatCompletions,
     Converse(&'a str),
     ConverseStream(&'a str),
@@ -92,7 +93,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         };
         let route_name = match route {
             Some(Route::Health) => RouteName::Health,
-            Some(Route::Models) => RouteName::Models,
+            Some(Route::Models | Route::Model(_)) => RouteName::Models,
             Some(Route::ChatCompletions) => RouteName::ChatCompletions,
             Some(Route::Converse(_)) => RouteName::Converse,
             Some(Route::ConverseStream(_)) => RouteName::ConverseStream,
@@ -106,7 +107,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             }),
             Some(route) => {
                 let (allowed, expected) = match route {
-                    Route::Health | Route::Models => ("GET", Method::GET),
+                    Route::Health | Route::Models | Route::Model(_) => ("GET", Method::GET),
                     _ => ("POST", Method::POST),
                 };
                 if method != expected {
@@ -147,6 +148,21 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         match route {
             Route::Health => Ok(json_reply(StatusCode::OK, &json!({"status": "ok"}))),
             Route::Models => Ok(json_reply(StatusCode::OK, &self.models())),
+            Route::Model(raw_id) => {
+                let id = decode_segment(raw_id)?;
+                let resolution = self.inner.directory.resolve(&id)?;
+                let listed = self
+                    .models_data()
+                    .into_iter()
+                    .find(|m| m["id"] == resolution.friendly_id.as_str())
+                    .ok_or_else(|| {
+                        RouterError::Internal(format!(
+                            "`{}` resolves but is not listed",
+                            resolution.friendly_id
+                        ))
+                    })?;
+                Ok(json_reply(StatusCode::OK, &listed))
+            }
             Route::ChatCompletions => {
                 let value = self.parse_body(body)?;
                 self.chat(value, record).await
@@ -186,7 +202,11 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
     }
 
     fn models(&self) -> Value {
-        let data: Vec<Value> = self
+        json!({"object": "list", "data": self.models_data()})
+    }
+
+    fn models_data(&self) -> Vec<Value> {
+        self
             .inner
             .directory
             .list()
@@ -200,8 +220,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                     "capabilities": m.caps.as_ref().map(openai::caps_json),
                 })
             })
-            .collect();
-        json!({"object": "list", "data": data})
+            .collect()
     }
 
     async fn target(&self, model: &str, record: &mut RequestRecord) -> Result<Target, RouterError> {
@@ -316,6 +335,18 @@ fn normalise_path(path: &str) -> &str {
     path
 }
 
+fn decode_segment(raw: &str) -> Result<String, RouterError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| {
+            RouterError::invalid(
+                "modelId",
+                "the model ID in the path is not valid percent-encoded UTF-8",
+            )
+        })
+}
+
 fn match_route(path: &str) -> Option<Route<'_>> {
     let trimmed = path.trim_end_matches('/');
     match trimmed {
@@ -323,6 +354,9 @@ fn match_route(path: &str) -> Option<Route<'_>> {
         "/v1/models" => return Some(Route::Models),
         "/v1/chat/completions" => return Some(Route::ChatCompletions),
         _ => {}
+    }
+    if let Some(id) = trimmed.strip_prefix("/v1/models/") {
+        return (!id.is_empty() && !id.contains('/')).then_some(Route::Model(id));
     }
     let rest = trimmed.strip_prefix("/model/")?;
     if let Some(id) = rest.strip_suffix("/converse-stream") {

@@ -551,3 +551,46 @@ async fn the_function_url_events_get_the_statuses_their_names_promise() {
             .all(|(site, _)| site.model_id == ARN && site.region == "eu-west-1")
     );
 }
+
+#[tokio::test]
+async fn one_model_can_be_retrieved_by_its_percent_encoded_id() {
+    let h = harness();
+    let (status, _, text) = call(&h, "GET", "/v1/models/claude", "").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["id"], "claude");
+    let (status, _, text) = call(&h, "GET", "/v1/models/gpt%2D4", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.contains("model `gpt-4` is not served"), "{text}");
+}
+
+#[tokio::test]
+async fn a_profile_that_no_longer_exists_is_a_404_when_its_capabilities_are_looked_up() {
+    let h = harness();
+    let body = r#"{"model":"team-model","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(text.contains("eu-west-1, the ARN's region"), "{text}");
+}
+
+#[tokio::test]
+async fn a_profile_whose_lookup_is_denied_is_served_with_conservative_capabilities() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+    *h.fake.profile_error.lock().unwrap() = Some(BedrockError::new(
+        BedrockErrorKind::AccessDenied,
+        "no GetInferenceProfile",
+    ));
+    let plain = r#"{"model":"team-model","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call(&h, "POST", "/v1/chat/completions", plain).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let tools = r#"{"model":"team-model","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
+    let (status, _, text) = call(&h, "POST", "/v1/chat/completions", tools).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("does not support tool use"), "{text}");
+    assert_eq!(
+        *h.fake.profile_lookups.lock().unwrap(),
+        1,
+        "the fallback is cached too"
+    );
+}
