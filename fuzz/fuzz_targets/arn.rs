@@ -1,0 +1,8 @@
+//! Fuzz target `arn`: the body lives in `fuzz/checks/arn.rs`, which the stable replay test
+//! (`tests/e2e/tests/fuzz_replay.rs`) runs over this target's corpus and artifacts.
+#![no_main]
+
+#[path = "../checks/arn.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));
