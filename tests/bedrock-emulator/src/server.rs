@@ -36,6 +36,11 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Stream frames are small writes; with Nagle's algorithm each one after the first
+                // waits for the client's delayed ACK (about 40 ms).
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
                 let state = state.clone();
                 let mut stop = shutdown.clone();
                 connections.spawn(async move {

@@ -481,57 +481,35 @@ fn stream(
     let fault_at = fault
         .as_ref()
         .map(|f| f.after_events.unwrap_or(1).min(frames.len()));
-    let available = fault_at.unwrap_or(frames.len());
-    // Frames ready before the response is returned leave with the headers: the first one
-    // always (so time to first event is not a TCP round trip), all of them when unpaced.
-    let (ready, capacity) = if pace.is_zero() {
-        (available, frames.len() + 1)
-    } else {
-        (available.min(1), 4)
-    };
-    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, BoxError>>(capacity);
-    let mut frames = frames.into_iter().enumerate();
-    for (_, frame) in frames.by_ref().take(ready) {
-        let _ = tx.try_send(Ok(Frame::data(frame)));
-    }
-    if fault_at.is_none() && frames.len() == 0 {
-        // Everything is queued: closing now lets the stream's end leave with the last frame
-        // instead of waiting on a TCP acknowledgement.
-        drop(tx);
-        let output = converse_output
-            .or(invoke_output)
-            .map(|o| (o, output_tokens));
-        write_log(&ctx, &draft, output, None);
-    } else {
-        tokio::spawn(async move {
-            let mut error: Option<&'static str> = None;
-            for (i, frame) in frames {
-                if i > 0 && !pace.is_zero() {
-                    tokio::time::sleep(pace).await;
-                }
-                if fault_at == Some(i) {
-                    error = Some(send_fault(&tx, fault.as_ref(), is_invoke).await);
-                    break;
-                }
-                if tx.send(Ok(Frame::data(frame))).await.is_err() {
-                    error = Some("ClientDisconnected");
-                    break;
-                }
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, BoxError>>(4);
+    tokio::spawn(async move {
+        let mut error: Option<&'static str> = None;
+        for (i, frame) in frames.into_iter().enumerate() {
+            if i > 0 && !pace.is_zero() {
+                tokio::time::sleep(pace).await;
             }
-            if error.is_none() && fault_at.is_some() {
-                // A fault placed after the last event still fires, at the end.
+            if fault_at == Some(i) {
                 error = Some(send_fault(&tx, fault.as_ref(), is_invoke).await);
+                break;
             }
-            drop(tx);
-            let output = match error {
-                Some(_) => None,
-                None => converse_output
-                    .or(invoke_output)
-                    .map(|o| (o, output_tokens)),
-            };
-            write_log(&ctx, &draft, output, error);
-        });
-    }
+            if tx.send(Ok(Frame::data(frame))).await.is_err() {
+                error = Some("ClientDisconnected");
+                break;
+            }
+        }
+        if error.is_none() && fault_at.is_some() {
+            // A fault placed after the last event still fires, at the end.
+            error = Some(send_fault(&tx, fault.as_ref(), is_invoke).await);
+        }
+        drop(tx);
+        let output = match error {
+            Some(_) => None,
+            None => converse_output
+                .or(invoke_output)
+                .map(|o| (o, output_tokens)),
+        };
+        write_log(&ctx, &draft, output, error);
+    });
     let body_stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });

@@ -14,6 +14,8 @@ use aws_sdk_bedrockruntime::types::{
     StopReason, Tool, ToolChoice, ToolConfiguration, ToolInputSchema, ToolSpecification,
 };
 use bedrock_emulator::{Emulator, Options, RunningEmulator};
+
+use crate::set_local_env;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -23,25 +25,6 @@ const NOVA: &str = "amazon.nova-pro-v1:0";
 const SONNET_FM: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 const SONNET_PROFILE: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const CLAUDE_37_PROFILE: &str = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
-
-fn set_local_env() {
-    // Clients here are configured explicitly; the environment is pinned as well so nothing can
-    // ever look for real credentials or the instance-metadata address. Set once, before the
-    // first client of this process exists.
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: called once per process, before any SDK client reads the environment.
-        unsafe {
-            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-            std::env::set_var("AWS_REGION", REGION);
-            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE");
-            std::env::set_var(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            );
-        }
-    });
-}
 
 struct Harness {
     emulator: RunningEmulator,
@@ -1127,4 +1110,45 @@ async fn invocation_records_reach_cloudwatch_logs_with_the_callers_model_id_and_
     assert_eq!(records[1]["errorCode"], "ValidationException");
     assert_eq!(records[1]["modelId"], SONNET_FM);
     emulator.shutdown().await;
+}
+
+/// Whole-stream times of `calls` unpaced ConverseStream calls on one pooled connection, sorted.
+async fn stream_times(h: &Harness, calls: usize) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..calls {
+        let started = Instant::now();
+        let mut out = h
+            .client
+            .converse_stream()
+            .model_id(NOVA)
+            .messages(user("how fast is a small stream"))
+            .send()
+            .await
+            .unwrap();
+        let mut events = 0;
+        while out.stream.recv().await.unwrap().is_some() {
+            events += 1;
+        }
+        assert!(events >= 5);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times
+}
+
+#[tokio::test]
+async fn small_stream_frames_leave_at_once_without_a_delayed_ack_stall() {
+    let h = start().await;
+    // Warm the pooled connection so the first call's connect does not count.
+    stream_times(&h, 1).await;
+    let times = stream_times(&h, 15).await;
+    let median = times[times.len() / 2];
+    eprintln!(
+        "unpaced ConverseStream: median {median:?}, max {:?}",
+        times[times.len() - 1]
+    );
+    // Each frame held back by Nagle's algorithm waits ~40 ms for the client's delayed ACK; the
+    // work itself takes a few milliseconds.
+    assert!(median < Duration::from_millis(25), "{times:?}");
+    h.emulator.shutdown().await;
 }

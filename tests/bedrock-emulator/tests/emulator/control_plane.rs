@@ -15,26 +15,14 @@ use aws_sdk_bedrock::types::{
 };
 use bedrock_emulator::state::{AgreementStatus, AuthorizationStatus};
 use bedrock_emulator::{Emulator, Options, RunningEmulator};
+
+use crate::set_local_env;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCOUNT: &str = "123456789012";
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const SONNET_45_FM: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 const NOVA: &str = "us.amazon.nova-pro-v1:0";
-
-fn set_local_env() {
-    // SAFETY: set before any client exists, with the same values in every test; nothing may
-    // look for real credentials or the instance-metadata address.
-    unsafe {
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE");
-        std::env::set_var(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        );
-    }
-}
 
 async fn start() -> RunningEmulator {
     set_local_env();
