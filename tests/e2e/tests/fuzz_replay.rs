@@ -14,6 +14,10 @@ mod arn;
 mod config;
 #[path = "../../../fuzz/checks/invocation_log.rs"]
 mod invocation_log;
+#[path = "../../../fuzz/checks/openai_request.rs"]
+mod openai_request;
+#[path = "../../../fuzz/checks/sse.rs"]
+mod sse;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
@@ -74,4 +78,14 @@ fn config_corpus_never_panics_and_accepted_configs_resolve() {
 #[test]
 fn invocation_log_corpus_gets_exactly_one_documented_class() {
     replay("invocation_log", invocation_log::run);
+}
+
+#[test]
+fn openai_request_corpus_is_refused_with_4xx_or_translated_within_capabilities() {
+    replay("openai_request", openai_request::run);
+}
+
+#[test]
+fn sse_corpus_frames_every_chunk_as_one_data_line() {
+    replay("sse", sse::run);
 }
