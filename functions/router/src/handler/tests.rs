@@ -534,6 +534,7 @@ async fn the_function_url_events_get_the_statuses_their_names_promise() {
         ("health", 200),
         ("bad-request-unknown-model", 404),
         ("bad-request-http-image", 400),
+        ("bad-request-binary-body", 400),
     ];
     for (name, status) in expected {
         let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
