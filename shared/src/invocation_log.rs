@@ -676,4 +676,41 @@ mod tests {
         let line = record(&ARN_A.replace('/', "\\/"), "");
         assert_eq!(classify(&line, &sample_map()).class, PrimaryClass::Profiled);
     }
+
+    #[test]
+    fn a_large_batch_is_counted_exactly_per_class() {
+        let map = sample_map();
+        let foreign = ARN_A.replace("abcdefghij12", "qqqqqqqqqqqq");
+        let lines: Vec<(String, PrimaryClass)> = (0..20_000)
+            .map(|i| match i % 5 {
+                0 => (
+                    record(ARN_A, r#","inferenceRegion":"us-east-2""#),
+                    PrimaryClass::Profiled,
+                ),
+                1 => (record(SONNET, ""), PrimaryClass::MappingMiss),
+                2 => (
+                    record(HAIKU, r#","errorCode":"ValidationException""#),
+                    PrimaryClass::Unmapped,
+                ),
+                3 => (record(&foreign, ""), PrimaryClass::UnknownProfile),
+                _ => ("{\"truncated\": ".to_owned(), PrimaryClass::Malformed),
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let mut counts: std::collections::HashMap<PrimaryClass, usize> = Default::default();
+        for (line, want) in &lines {
+            let c = classify(line, &map);
+            assert_eq!(c.class, *want);
+            *counts.entry(c.class).or_default() += 1;
+        }
+        eprintln!(
+            "classified {} lines in {:?}",
+            lines.len(),
+            started.elapsed()
+        );
+        assert!(
+            PrimaryClass::ALL.iter().all(|c| counts[c] == 4_000),
+            "{counts:?}"
+        );
+    }
 }
