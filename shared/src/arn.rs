@@ -1005,6 +1005,15 @@ mod tests {
     }
 
     #[test]
+    fn system_profile_id_over_64_characters_is_rejected() {
+        let long = format!("us.anthropic.{}-v1:0", "a".repeat(50));
+        let e = ModelRef::parse(&long).unwrap_err();
+        assert!(matches!(e, ArnError::TooLong { max: 64, .. }), "{e}");
+        // The same model without the prefix is a valid (up to 140 characters) model ID.
+        assert!(ModelRef::parse(&long[3..]).is_ok());
+    }
+
+    #[test]
     fn region_names_are_recognised_structurally() {
         for ok in [
             "us-east-1",
