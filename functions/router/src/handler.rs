@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 
 use crate::bedrock::{Bedrock, CallSite, EventStream};
 use crate::caps::Target;
-use crate::converse::{ContentBlock, ConverseRequest, StreamEvent, ToolResultContent};
+use crate::converse::{
+    ContentBlock, ConverseRequest, StreamEvent, SystemBlock, Tool, ToolResultContent,
+};
 use crate::directory::{Directory, ProfileCapsCache};
 use crate::error::{BedrockError, Flavor, RouterError, error_body, error_response, render};
 use crate::metrics::{MetricsSink, RequestRecord, RouteName};
@@ -30,6 +32,25 @@ pub type RouterBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Function URLs accept request payloads up to 6 MB; the router keeps a margin below that.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// The Function URL's request payload cap; a configured limit may not exceed it.
+pub const FUNCTION_URL_MAX_BYTES: usize = 6 * 1024 * 1024;
+
+/// Reads the request-size limit from `ROUTER_MAX_BODY_BYTES`'s value, if set.
+pub fn max_body_bytes(value: Option<&str>) -> Result<usize, RouterError> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_MAX_BODY_BYTES);
+    };
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=FUNCTION_URL_MAX_BYTES).contains(n))
+        .ok_or_else(|| {
+            RouterError::Config(format!(
+                "ROUTER_MAX_BODY_BYTES must be a byte count between 1 and {FUNCTION_URL_MAX_BYTES} (the Function URL cap), got {v:?}"
+            ))
+        })
+}
 
 /// Most `requestMetadata` entries Bedrock accepts.
 const MAX_METADATA_ENTRIES: usize = 16;
@@ -439,6 +460,34 @@ fn check_native(request: &mut ConverseRequest, target: &Target) -> Result<(), Ro
                 _ => {}
             }
         }
+    }
+    for (i, block) in request.system.iter().enumerate() {
+        match block {
+            SystemBlock::Text(t) if t.is_empty() => {
+                return Err(RouterError::invalid(
+                    format!("system[{i}]"),
+                    "system text blocks must not be empty",
+                ));
+            }
+            SystemBlock::CachePoint(_) if !caps.prompt_caching => {
+                return Err(unsupported(
+                    "prompt caching",
+                    &format!("system[{i}]"),
+                    "remove cachePoint blocks",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let Some(tc) = &request.tool_config
+        && !caps.prompt_caching
+        && tc.tools.iter().any(|t| matches!(t, Tool::CachePoint(_)))
+    {
+        return Err(unsupported(
+            "prompt caching",
+            "toolConfig.tools",
+            "remove cachePoint entries",
+        ));
     }
     if request.tool_config.is_some() && !caps.tool_use {
         return Err(unsupported("tool use", "toolConfig", "omit toolConfig"));

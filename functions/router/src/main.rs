@@ -7,10 +7,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, service_fn};
+use router::Router;
 use router::bedrock::SdkBedrock;
+use router::handler::max_body_bytes;
 use router::metrics::StdoutSink;
 use router::profiles::ProfileDirectory;
-use router::{DEFAULT_MAX_BODY_BYTES, Router};
 use shared::config::ProfileConfig;
 use shared::profile_map::ProfileMap;
 
@@ -22,16 +23,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = ProfileConfig::from_env()?;
     let map = ProfileMap::new(&config);
-    let max_body_bytes = match std::env::var(ENV_MAX_BODY) {
-        Ok(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0 && *n <= 6 * 1024 * 1024)
-            .ok_or_else(|| {
-                format!("{ENV_MAX_BODY} must be a byte count between 1 and 6291456, got {v:?}")
-            })?,
-        Err(_) => DEFAULT_MAX_BODY_BYTES,
-    };
+    let max_body_bytes = max_body_bytes(std::env::var(ENV_MAX_BODY).ok().as_deref())?;
     tracing::info!(
         models = map.models().len(),
         max_body_bytes,

@@ -479,6 +479,8 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
         ("POST", "/model/claude/converse", r#"{"modelId":"x","messages":[{"role":"user","content":[{"text":"hi"}]}]}"#.into(), "unknown field `modelId`"),
         ("POST", "/model/titan/converse", r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"aGk="}}}]}]}"#.into(), "does not support image input"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":999999}}"#.into(), "at most 64000 output tokens"),
+        ("POST", "/model/titan/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"system":[{"text":"s"},{"cachePoint":{"type":"default"}}]}"#.into(), "does not support prompt caching"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"guardrailConfig":{}}"#.into(), "unknown field `guardrailConfig`"),
         ("POST", "/model/nope/converse-stream", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#.into(), "model `nope` is not served"),
     ]
 }
@@ -594,4 +596,14 @@ async fn a_profile_whose_lookup_is_denied_is_served_with_conservative_capabiliti
         1,
         "the fallback is cached too"
     );
+}
+
+#[test]
+fn the_body_limit_defaults_below_the_function_url_cap_and_refuses_nonsense() {
+    assert_eq!(max_body_bytes(None).unwrap(), DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(max_body_bytes(Some("1000")).unwrap(), 1000);
+    for bad in ["0", "-1", "lots", "7000000"] {
+        let err = max_body_bytes(Some(bad)).unwrap_err();
+        assert!(err.to_string().contains("ROUTER_MAX_BODY_BYTES"), "{err}");
+    }
 }
