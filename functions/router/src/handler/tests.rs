@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use http_body_util::BodyExt as _;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::bedrock::fake::FakeBedrock;
@@ -605,5 +605,106 @@ fn the_body_limit_defaults_below_the_function_url_cap_and_refuses_nonsense() {
     for bad in ["0", "-1", "lots", "7000000"] {
         let err = max_body_bytes(Some(bad)).unwrap_err();
         assert!(err.to_string().contains("ROUTER_MAX_BODY_BYTES"), "{err}");
+    }
+}
+
+mod fuzz {
+    //! Arbitrary JSON in every field of an otherwise valid request: never a 5xx, never a panic.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "user",
+                "assistant",
+                "tool",
+                "system",
+                "function",
+                "text",
+                "image_url",
+                "data:image/png;base64,AAAA",
+                "https://x",
+                "auto",
+                "required",
+                "none",
+                "json_schema",
+                "high"
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "role",
+                        "content",
+                        "type",
+                        "text",
+                        "image_url",
+                        "url",
+                        "tool_calls",
+                        "id",
+                        "function",
+                        "name",
+                        "arguments",
+                        "tool_call_id",
+                        "parameters",
+                        "json_schema",
+                        "schema"
+                    ]),
+                    inner,
+                    0..4,
+                )
+                .prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    const FIELDS: &[&str] = &[
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "stream",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "reasoning_effort",
+        "n",
+        "model",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_json_in_any_field_never_gets_a_server_error(
+            field in prop::sample::select(FIELDS),
+            value in json_value(),
+            message in json_value(),
+        ) {
+            let h = harness();
+            *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+            *h.fake.events.lock().unwrap() = stream_events(&["ok"]);
+            let mut body = json!({"model": "claude", "messages": [{"role": "user", "content": "hi"}, message]});
+            body[field] = value;
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (status, _, text) = runtime.block_on(call(&h, "POST", "/v1/chat/completions", &body.to_string()));
+            prop_assert!(status.as_u16() < 500, "{} -> {} {}", body, status, text);
+        }
     }
 }
