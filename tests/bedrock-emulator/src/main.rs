@@ -1,47 +1,10 @@
 //! `bedrock-emulator`: a local Amazon Bedrock on one port.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use bedrock_emulator::{Emulator, EmulatorError, Options};
-
-const USAGE: &str = "usage: bedrock-emulator [--listen 127.0.0.1:PORT] [--account-id 123456789012] \
-[--logs-endpoint URL] [--seed FILE]";
-
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, EmulatorError> {
-    let mut options = Options {
-        listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
-        ..Options::default()
-    };
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(EmulatorError::Usage(USAGE.to_string()));
-        }
-        let value = args
-            .next()
-            .ok_or_else(|| EmulatorError::Usage(format!("{flag} needs a value\n{USAGE}")))?;
-        match flag.as_str() {
-            "--listen" => {
-                options.listen = value.parse().map_err(|_| {
-                    EmulatorError::Usage(format!(
-                        "--listen wants HOST:PORT with an IP address, got {value:?}"
-                    ))
-                })?;
-            }
-            "--account-id" => options.account_id = value,
-            "--logs-endpoint" => options.logs_endpoint = Some(value),
-            "--seed" => options.seed = Some(value.into()),
-            _ => {
-                return Err(EmulatorError::Usage(format!(
-                    "unknown option {flag}\n{USAGE}"
-                )));
-            }
-        }
-    }
-    Ok(options)
-}
+use bedrock_emulator::Emulator;
+use bedrock_emulator::cli::{self, Command};
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, before the
 /// `listening on` line, so a signal sent right after that line is never missed.
@@ -81,8 +44,12 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(o) => o,
+    let options = match cli::parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
@@ -104,6 +71,7 @@ async fn main() -> ExitCode {
         eprintln!("bedrock-emulator: cannot write to stdout");
     }
     stop.await;
+    // Stops the server, then delivers the invocation-log records still queued (bounded).
     running.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -11,6 +11,7 @@ use crate::EmulatorError;
 use crate::arn;
 use crate::catalog;
 use crate::control;
+use crate::runtime::RuntimeSeed;
 use crate::state::{AppProfile, ModelAccessPatch, RegionState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -22,6 +23,9 @@ struct SeedFile {
     logging_configurations: BTreeMap<String, Value>,
     #[serde(default)]
     inference_profiles: Vec<ProfileEntry>,
+    /// Faults and pace, handed to the runtime (which keeps them across resets).
+    #[serde(default)]
+    runtime: RuntimeSeed,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +58,7 @@ pub struct Seed {
     access: Vec<(String, String, ModelAccessPatch)>,
     logging: Vec<(String, Value)>,
     profiles: Vec<(String, AppProfile, BTreeMap<String, String>)>,
+    runtime: RuntimeSeed,
 }
 
 const SEED_TIME: &str = "2025-01-01T00:00:00Z";
@@ -84,7 +89,10 @@ impl Seed {
     }
 
     fn from_file(file: SeedFile, account_id: &str) -> Result<Self, String> {
-        let mut seed = Seed::default();
+        let mut seed = Seed {
+            runtime: file.runtime,
+            ..Seed::default()
+        };
         for entry in file.model_access {
             let regions = entry.regions.clone().unwrap_or_else(|| {
                 catalog::SEEDED_REGIONS
@@ -146,6 +154,11 @@ impl Seed {
             seed.profiles.push((entry.region, profile, entry.tags));
         }
         Ok(seed)
+    }
+
+    /// The `runtime` section, for `RuntimeState::seed` (which keeps and re-applies it itself).
+    pub fn take_runtime(&mut self) -> RuntimeSeed {
+        std::mem::take(&mut self.runtime)
     }
 
     /// Writes the seeded state into empty regions.
@@ -221,6 +234,19 @@ inferenceProfiles:
     fn a_seed_naming_an_unknown_model_is_refused_with_its_name() {
         let err = parse_yaml("modelAccess:\n  - modelId: acme.nothing-v1:0\n").unwrap_err();
         assert!(err.contains("acme.nothing-v1:0"), "{err}");
+    }
+
+    #[test]
+    fn a_runtime_section_carries_faults_and_pace() {
+        let mut seed = parse_yaml(
+            "runtime:\n  paceMs: 40\n  faults:\n    - kind: throttling\n      model: \"*nova*\"\n      count: 2\n",
+        )
+        .unwrap();
+        let runtime = seed.take_runtime();
+        assert_eq!(runtime.pace_ms, Some(40));
+        assert_eq!(runtime.faults.len(), 1);
+        assert_eq!(runtime.faults[0].count, Some(2));
+        assert!(parse_yaml("runtime:\n  pace: 40\n").is_err());
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub use service::{Op as Operation, PACE_HEADER, identity_arn};
 /// Environment variable giving the default pause between stream events, in milliseconds.
 pub const PACE_ENV: &str = "BEDROCK_EMULATOR_PACE_MS";
 
+/// The longest pause between stream events any setting accepts.
+pub const MAX_PACE_MS: u64 = 60_000;
+
 impl Operation {
     /// The operation for the last path segment of `POST /model/{modelId}/{suffix}`.
     pub fn from_path_suffix(suffix: &str) -> Option<Self> {
@@ -56,22 +59,18 @@ pub struct RuntimeSeed {
 pub struct RuntimeState {
     faults: faults::Faults,
     logs: logs::Shipper,
-    default_pace_ms: u64,
     pace_ms: AtomicU64,
     seed: Mutex<RuntimeSeed>,
 }
 
+/// Unpaced, no faults. `Emulator::start` then hands over the starting pace (`--pace-ms`, the
+/// seed file, `BEDROCK_EMULATOR_PACE_MS`) and seeded faults through [`RuntimeState::seed`].
 impl Default for RuntimeState {
     fn default() -> Self {
-        let default_pace_ms = std::env::var(PACE_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
         Self {
             faults: faults::Faults::default(),
             logs: logs::Shipper::default(),
-            default_pace_ms,
-            pace_ms: AtomicU64::new(default_pace_ms),
+            pace_ms: AtomicU64::new(0),
             seed: Mutex::new(RuntimeSeed::default()),
         }
     }
@@ -86,14 +85,19 @@ impl RuntimeState {
             // Checked when the seed was accepted, so this cannot fail.
             let _ = self.faults.add(spec);
         }
-        self.pace_ms.store(
-            seed.pace_ms.unwrap_or(self.default_pace_ms),
-            Ordering::SeqCst,
-        );
+        self.pace_ms
+            .store(seed.pace_ms.unwrap_or(0), Ordering::SeqCst);
     }
 
     /// Accepts a seed file's `runtime` section (kept for every later reset) and applies it.
     pub fn seed(&self, seed: RuntimeSeed) -> Result<(), String> {
+        if let Some(ms) = seed.pace_ms
+            && ms > MAX_PACE_MS
+        {
+            return Err(format!(
+                "runtime.paceMs must be at most {MAX_PACE_MS}, got {ms}"
+            ));
+        }
         for (i, spec) in seed.faults.iter().enumerate() {
             spec.check()
                 .map_err(|e| format!("runtime.faults[{i}]: {e}"))?;
@@ -108,7 +112,7 @@ impl RuntimeState {
         self.pace_ms.load(Ordering::SeqCst)
     }
 
-    /// Sets the global pace (also what a `--pace-ms` option would call).
+    /// Sets the global pace until the next reset (the pacing admin route).
     pub fn set_pace_ms(&self, ms: u64) {
         self.pace_ms.store(ms, Ordering::SeqCst);
     }
@@ -121,6 +125,11 @@ impl RuntimeState {
     /// Waits until every queued invocation-log record is delivered; call before shutdown.
     pub async fn flush_logs(&self) -> LogStats {
         self.logs.flush().await
+    }
+
+    /// Invocation-log delivery counts so far, without waiting.
+    pub fn log_stats(&self) -> LogStats {
+        self.logs.stats()
     }
 }
 
@@ -188,7 +197,7 @@ pub async fn admin(state: &Arc<EmulatorState>, request: Request<Bytes>) -> Respo
                 .ok()
                 .and_then(|v| v.get("delayMs").and_then(Value::as_u64));
             match delay {
-                Some(ms) if ms <= 60_000 => {
+                Some(ms) if ms <= MAX_PACE_MS => {
                     runtime.set_pace_ms(ms);
                     admin_json(StatusCode::OK, json!({ "delayMs": ms }))
                 }
@@ -198,7 +207,7 @@ pub async fn admin(state: &Arc<EmulatorState>, request: Request<Bytes>) -> Respo
                 ),
             }
         }
-        (&Method::GET, ["logs"]) => admin_json(StatusCode::OK, json!(runtime.logs.stats())),
+        (&Method::GET, ["logs"]) => admin_json(StatusCode::OK, json!(runtime.log_stats())),
         (&Method::POST, ["logs", "flush"]) => {
             admin_json(StatusCode::OK, json!(runtime.flush_logs().await))
         }
@@ -230,5 +239,8 @@ mod tests {
         let bad: RuntimeSeed =
             serde_json::from_value(json!({"faults": [{"kind": "latency"}]})).unwrap();
         assert!(state.seed(bad).unwrap_err().contains("runtime.faults[0]"));
+        let slow: RuntimeSeed = serde_json::from_value(json!({"paceMs": 60_001})).unwrap();
+        assert!(state.seed(slow).unwrap_err().contains("runtime.paceMs"));
+        assert_eq!(state.pace_ms(), 25, "a refused seed changes nothing");
     }
 }

@@ -32,8 +32,12 @@ struct Harness {
 }
 
 async fn start() -> Harness {
+    start_with(Options::default()).await
+}
+
+async fn start_with(options: Options) -> Harness {
     set_local_env();
-    let emulator = Emulator::start(Options::default()).await.unwrap();
+    let emulator = Emulator::start(options).await.unwrap();
     let config = brt::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
@@ -1151,4 +1155,180 @@ async fn small_stream_frames_leave_at_once_without_a_delayed_ack_stall() {
     // work itself takes a few milliseconds.
     assert!(median < Duration::from_millis(25), "{times:?}");
     h.emulator.shutdown().await;
+}
+
+/// Writes a seed file unique to this process and test; the caller removes it.
+fn seed_file(name: &str, yaml: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "bedrock-emulator-{name}-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+fn logging_seed(name: &str, group: &str) -> std::path::PathBuf {
+    seed_file(
+        name,
+        &format!(
+            "loggingConfigurations:\n  {REGION}:\n    cloudWatchConfig: {{ logGroupName: {group}, roleArn: \"arn:aws:iam::{ACCOUNT}:role/r\" }}\n"
+        ),
+    )
+}
+
+#[tokio::test]
+async fn records_queued_when_the_emulator_stops_are_delivered_by_shutdown() {
+    let moto = start_moto().await;
+    let group = "/rust/shutdown-flush";
+    let seed = logging_seed("shutdown-flush", group);
+    let h = start_with(Options {
+        logs_endpoint: Some(moto.url.clone()),
+        seed: Some(seed.clone()),
+        ..Options::default()
+    })
+    .await;
+    for i in 0..5 {
+        h.client
+            .converse()
+            .model_id(NOVA)
+            .messages(user(&format!("record {i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let state = h.emulator.state().clone();
+    h.emulator.shutdown().await;
+    // Read right after shutdown, without any flush of our own.
+    let stats = state.runtime.log_stats();
+    assert_eq!((stats.queued, stats.delivered, stats.failed), (5, 5, 0));
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .endpoint_url(&moto.url)
+            .build(),
+    );
+    let events = logs
+        .filter_log_events()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap()
+        .events
+        .unwrap_or_default();
+    assert_eq!(events.len(), 5);
+    std::fs::remove_file(&seed).unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_logs_endpoint_cannot_hold_shutdown_past_the_flush_timeout() {
+    // A port nothing listens on: every delivery attempt is refused and retried for seconds.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let seed = logging_seed("dead-logs", "/rust/dead-logs");
+    let h = start_with(Options {
+        logs_endpoint: Some(format!("http://{dead}")),
+        seed: Some(seed.clone()),
+        log_flush_timeout: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    h.client
+        .converse()
+        .model_id(NOVA)
+        .messages(user("nobody will read this"))
+        .send()
+        .await
+        .unwrap();
+    let state = h.emulator.state().clone();
+    let started = Instant::now();
+    h.emulator.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(1000),
+        "shutdown took {took:?}"
+    );
+    assert_eq!(state.runtime.log_stats().delivered, 0);
+    std::fs::remove_file(&seed).unwrap();
+}
+
+#[tokio::test]
+async fn a_seed_files_runtime_section_sets_faults_and_pace_that_survive_a_reset() {
+    let seed = seed_file(
+        "runtime-section",
+        "runtime:\n  paceMs: 30\n  faults:\n    - kind: throttling\n      model: \"*nova*\"\n      operation: Converse\n",
+    );
+    let h = start_with(Options {
+        seed: Some(seed.clone()),
+        ..Options::default()
+    })
+    .await;
+    let url = h.emulator.url();
+    for round in 0..2 {
+        let (_, pacing) = admin(&url, "GET", "/_emulator/runtime/pacing", Value::Null).await;
+        assert_eq!(pacing["delayMs"], 30, "round {round}");
+        let err = h
+            .client
+            .converse()
+            .model_id(NOVA)
+            .messages(user("seeded fault"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            err.as_service_error()
+                .is_some_and(|e| e.is_throttling_exception()),
+            "round {round}: {err:?}"
+        );
+        // Change both, then reset: the seeded values come back.
+        admin(
+            &url,
+            "PUT",
+            "/_emulator/runtime/pacing",
+            json!({"delayMs": 0}),
+        )
+        .await;
+        admin(&url, "DELETE", "/_emulator/runtime/faults", Value::Null).await;
+        let (status, _) = admin(&url, "POST", "/_emulator/reset", Value::Null).await;
+        assert_eq!(status, 200);
+    }
+    h.emulator.shutdown().await;
+
+    // The command line's pace wins over the seed file's.
+    let h = start_with(Options {
+        seed: Some(seed.clone()),
+        pace_ms: Some(5),
+        ..Options::default()
+    })
+    .await;
+    admin(&h.emulator.url(), "POST", "/_emulator/reset", Value::Null).await;
+    let (_, pacing) = admin(
+        &h.emulator.url(),
+        "GET",
+        "/_emulator/runtime/pacing",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(pacing["delayMs"], 5);
+    h.emulator.shutdown().await;
+
+    std::fs::write(&seed, "runtime:\n  faults:\n    - kind: latency\n").unwrap();
+    let err = Emulator::start(Options {
+        seed: Some(seed.clone()),
+        ..Options::default()
+    })
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("runtime.faults[0]") && err.contains(&seed.display().to_string()),
+        "{err}"
+    );
+    std::fs::remove_file(&seed).unwrap();
 }
