@@ -393,6 +393,8 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
     let chat = "/v1/chat/completions";
     vec![
         ("POST", chat, "{".into(), "not valid JSON"),
+        ("POST", chat, format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)), "recursion limit exceeded"),
+        ("POST", chat, "{\"model\":\"claude\",\"model\":1}".into(), "`model` must be a string"),
         ("POST", chat, "".into(), "body is empty"),
         ("POST", chat, "[1,2]".into(), "must be a JSON object"),
         ("POST", chat, "null".into(), "must be a JSON object"),
