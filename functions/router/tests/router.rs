@@ -47,9 +47,13 @@ struct Harness {
 }
 
 fn sdk_config(url: &str) -> SdkConfig {
+    sdk_config_in(url, REGION)
+}
+
+fn sdk_config_in(url: &str, region: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
+        .region(Region::new(region.to_owned()))
         .credentials_provider(aws_sdk_bedrock::config::SharedCredentialsProvider::new(
             Credentials::new("AKIAIOSFODNN7EXAMPLE", "secret", None, None, "test"),
         ))
@@ -504,4 +508,51 @@ async fn a_caller_that_goes_away_stops_the_stream_and_is_still_counted() {
         "the request is counted when the caller leaves"
     );
     h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_profile_in_another_region_is_called_in_that_region() {
+    set_local_env();
+    let emulator = Emulator::start(Options::default()).await.unwrap();
+    let west = aws_sdk_bedrock::Client::new(&sdk_config_in(&emulator.url(), "us-west-2"));
+    let arn = west
+        .create_inference_profile()
+        .inference_profile_name("west-sonnet")
+        .model_source(
+            aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(format!(
+                "arn:aws:bedrock:us-west-2:123456789012:inference-profile/{SONNET}"
+            )),
+        )
+        .send()
+        .await
+        .unwrap()
+        .inference_profile_arn()
+        .to_owned();
+    assert!(arn.starts_with("arn:aws:bedrock:us-west-2:"), "{arn}");
+    // The function itself runs in us-east-1; only the ARN says where the profile lives.
+    let yaml = format!(
+        "models: [west-sonnet]\ninferenceProfiles:\n  west-sonnet: \"{arn}\"\ndefaultRegion: {REGION}\n"
+    );
+    let config = ProfileConfig::parse(&yaml, |_| None).unwrap();
+    let router = Router::new(
+        SdkBedrock::new(sdk_config(&emulator.url())),
+        ProfileDirectory::new(ProfileMap::new(&config)),
+        Arc::new(MemorySink::default()),
+        DEFAULT_MAX_BODY_BYTES,
+    );
+    let body = json!({"model": "west-sonnet", "messages": [{"role": "user", "content": "call f"}],
+        "tools": [{"type": "function", "function": {"name": "f"}}]});
+    let response = router
+        .handle(request("POST", "/v1/chat/completions", &body))
+        .await;
+    let status = response.status();
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&text));
+    let v: Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(v["model"], "west-sonnet");
+    assert_eq!(
+        v["choices"][0]["finish_reason"], "tool_calls",
+        "capabilities came from the profile's model: {v}"
+    );
+    emulator.shutdown().await;
 }
