@@ -402,6 +402,9 @@ pub fn error_response(err: &RouterError, flavor: Flavor) -> Response<Bytes> {
     if flavor == Flavor::Native {
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(rendered.shape));
     }
+    if let RouterError::MethodNotAllowed { allowed, .. } = err {
+        headers.insert(header::ALLOW, HeaderValue::from_static(allowed));
+    }
     if let Some(secs) = rendered.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }

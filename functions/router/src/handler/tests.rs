@@ -309,6 +309,14 @@ async fn models_lists_friendly_ids_without_arns() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_is_a_405_with_an_allow_header() {
+    let h = harness();
+    let (status, headers, _) = call(&h, "DELETE", "/v1/chat/completions", "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::ALLOW], "POST");
+}
+
+#[tokio::test]
 async fn health_answers_ok_under_the_lambda_url_prefix_too() {
     let h = harness();
     let (status, _, text) = call(&h, "GET", "/lambda-url/router/health", "").await;
