@@ -244,3 +244,28 @@ def test_paced_streams_are_delivered_event_by_event(emulator):
     assert arrivals[-1] >= 0.08 * (len(arrivals) - 1)
     assert all(b - a >= 0.06 for a, b in zip(arrivals, arrivals[1:]))
     assert arrivals[0] < arrivals[-1] / 2
+
+
+def test_the_pace_option_paces_streams_from_the_start_and_after_a_reset():
+    from conftest import start_emulator
+    service = start_emulator("--pace-ms", "70")
+    try:
+        assert admin(service, "GET", "/_emulator/runtime/pacing") == (200, {"delayMs": 70})
+        admin(service, "PUT", "/_emulator/runtime/pacing", {"delayMs": 0})
+        admin(service, "POST", "/_emulator/reset")
+        assert admin(service, "GET", "/_emulator/runtime/pacing") == (200, {"delayMs": 70})
+        start = time.monotonic()
+        arrivals = [time.monotonic() - start
+                    for _ in runtime(service).converse_stream(modelId=NOVA, messages=user("pace"))["stream"]]
+        assert all(b - a >= 0.05 for a, b in zip(arrivals, arrivals[1:])), arrivals
+    finally:
+        service.stop()
+
+
+def test_an_invalid_pace_stops_the_start_with_a_message():
+    import subprocess
+    from conftest import emulator_binary
+    done = subprocess.run([str(emulator_binary()), "--listen", "127.0.0.1:0", "--pace-ms", "soon"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "--pace-ms" in done.stderr and "soon" in done.stderr

@@ -116,3 +116,23 @@ def test_no_records_are_written_when_logging_is_off(emulator_with_logs, moto):
     runtime.converse(modelId=NOVA, messages=user("not logged"))
     assert flush(emulator_with_logs)["queued"] == 0
     assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] == []
+
+
+def test_records_of_the_last_calls_survive_a_sigterm(moto):
+    import signal
+    from conftest import start_emulator
+    service = start_emulator("--logs-endpoint", moto.url)
+    try:
+        bedrock, runtime, logs = clients(service, moto)
+        group = f"/bedrock/invocations/{uuid.uuid4().hex[:8]}"
+        enable_logging(bedrock, group)
+        for i in range(5):
+            runtime.converse(modelId=NOVA, messages=user(f"last words {i}"))
+        # No flush of our own: stopping the emulator must deliver what is still queued.
+        service.proc.send_signal(signal.SIGTERM)
+        assert service.proc.wait(timeout=15) == 0
+    finally:
+        service.stop()
+    got = records(logs, group)
+    assert sorted(r["input"]["inputBodyJson"]["messages"][0]["content"][0]["text"] for r in got) == [
+        f"last words {i}" for i in range(5)]
