@@ -63,6 +63,7 @@ pub fn is_retryable_code(code: &str) -> bool {
 pub struct SdkLogs {
     base: aws_config::SdkConfig,
     clients: Mutex<HashMap<String, aws_sdk_cloudwatchlogs::Client>>,
+    page_limit: Option<i32>,
 }
 
 impl SdkLogs {
@@ -70,7 +71,15 @@ impl SdkLogs {
         SdkLogs {
             base,
             clients: Mutex::new(HashMap::new()),
+            page_limit: None,
         }
+    }
+
+    /// Caps the events per page (the API's own cap is 10,000 events or 1 MB). Only useful to
+    /// exercise paging against a small local group.
+    pub fn with_page_limit(mut self, limit: i32) -> Self {
+        self.page_limit = Some(limit.clamp(1, 10_000));
+        self
     }
 
     fn client(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
@@ -105,6 +114,7 @@ impl LogsSource for SdkLogs {
             .start_time(window.start_ms)
             .end_time(window.end_ms)
             .set_next_token(token)
+            .set_limit(self.page_limit)
             .send()
             .await;
         match out {
