@@ -162,7 +162,7 @@ impl Seed {
     }
 
     /// Writes the seeded state into empty regions.
-    pub(crate) fn apply(&self, _account_id: &str, regions: &mut HashMap<String, RegionState>) {
+    pub(crate) fn apply(&self, regions: &mut HashMap<String, RegionState>) {
         for (region, model_id, patch) in &self.access {
             let access = regions
                 .entry(region.clone())
@@ -219,7 +219,7 @@ inferenceProfiles:
         )
         .unwrap();
         let mut regions = HashMap::new();
-        seed.apply("123456789012", &mut regions);
+        seed.apply(&mut regions);
         let east = &regions["us-east-1"];
         let access = &east.access["anthropic.claude-sonnet-4-5-20250929-v1:0"];
         assert_eq!(access.agreement, crate::state::AgreementStatus::Pending);

@@ -353,7 +353,7 @@ impl EmulatorState {
     pub fn reset(&self) {
         let mut regions = self.lock();
         regions.clear();
-        self.seed.apply(&self.account_id, &mut regions);
+        self.seed.apply(&mut regions);
         drop(regions);
         self.runtime.reset();
     }

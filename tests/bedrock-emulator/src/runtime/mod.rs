@@ -117,7 +117,8 @@ impl RuntimeState {
         self.pace_ms.store(ms, Ordering::SeqCst);
     }
 
-    /// Adds a fault rule (what the admin route and a seed file's runtime section call).
+    /// Adds a fault rule from Rust, as `POST /_emulator/runtime/faults` does over HTTP; returns
+    /// its id. Cleared by the next reset, like rules added over HTTP.
     pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, String> {
         self.faults.add(spec).map(|rule| rule.id)
     }
@@ -231,6 +232,10 @@ mod tests {
         }))
         .unwrap();
         state.seed(seed).unwrap();
+        let id = state
+            .add_fault(serde_json::from_value(json!({"kind": "error"})).unwrap())
+            .unwrap();
+        assert!(state.faults.list().iter().any(|rule| rule.id == id));
         state.faults.clear();
         state.set_pace_ms(0);
         state.reset();

@@ -342,40 +342,25 @@ pub async fn serve(
     };
     let pace = pace(ctx, &request);
     match op {
-        Op::Converse => {
-            let body = converse::response(&prepared.reply, latency(&draft));
+        Op::Converse | Op::InvokeModel => {
+            let body = if op == Op::Converse {
+                converse::response(&prepared.reply, latency(&draft))
+            } else {
+                invoke::response(
+                    prepared.caps.family,
+                    &prepared.reply,
+                    &prepared.prompt,
+                    &prepared.model.foundation_model_id,
+                )
+            };
+            let bytes = Bytes::from(body.to_string());
             write_log(
                 ctx,
                 &draft,
-                Some((body.clone(), prepared.reply.output_tokens)),
+                Some((body, prepared.reply.output_tokens)),
                 None,
             );
-            json_response(
-                body.to_string().into(),
-                "application/json",
-                &prepared.reply,
-                &draft,
-            )
-        }
-        Op::InvokeModel => {
-            let body = invoke::response(
-                prepared.caps.family,
-                &prepared.reply,
-                &prepared.prompt,
-                &prepared.model.foundation_model_id,
-            );
-            write_log(
-                ctx,
-                &draft,
-                Some((body.clone(), prepared.reply.output_tokens)),
-                None,
-            );
-            json_response(
-                body.to_string().into(),
-                "application/json",
-                &prepared.reply,
-                &draft,
-            )
+            json_response(bytes, &prepared.reply, &draft)
         }
         Op::ConverseStream => {
             let events = converse::stream_events(&prepared.reply, latency(&draft));
@@ -436,17 +421,12 @@ fn latency(draft: &Draft) -> u64 {
     (draft.started.elapsed().as_millis() as u64).max(1)
 }
 
-fn json_response(
-    body: Bytes,
-    content_type: &'static str,
-    reply: &Reply,
-    draft: &Draft,
-) -> Response<Body> {
+fn json_response(body: Bytes, reply: &Reply, draft: &Draft) -> Response<Body> {
     let mut response = Response::new(crate::state::full_body(body));
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
+        HeaderValue::from_static("application/json"),
     );
     headers.insert(
         "x-amzn-bedrock-input-token-count",
