@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::primitives::Blob;
@@ -15,6 +15,7 @@ use aws_smithy_types::{Document, Number};
 use base64::Engine as _;
 use futures_util::Stream;
 use serde_json::Value;
+use shared::aws::RegionalClients;
 
 use crate::converse::{
     BlockStart, ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop,
@@ -86,47 +87,27 @@ impl<T: Bedrock> Bedrock for Arc<T> {
 /// The SDK adapter: one shared `SdkConfig`, one client per region, built on first use.
 #[derive(Clone)]
 pub struct SdkBedrock {
-    config: aws_config::SdkConfig,
-    runtime: Arc<Mutex<HashMap<String, aws_sdk_bedrockruntime::Client>>>,
-    control: Arc<Mutex<HashMap<String, aws_sdk_bedrock::Client>>>,
+    runtime: Arc<RegionalClients<aws_sdk_bedrockruntime::Client>>,
+    control: Arc<RegionalClients<aws_sdk_bedrock::Client>>,
 }
 
 impl SdkBedrock {
     pub fn new(config: aws_config::SdkConfig) -> Self {
         Self {
-            config,
-            runtime: Arc::default(),
-            control: Arc::default(),
+            runtime: Arc::new(RegionalClients::new(
+                config.clone(),
+                aws_sdk_bedrockruntime::Client::new,
+            )),
+            control: Arc::new(RegionalClients::new(config, aws_sdk_bedrock::Client::new)),
         }
     }
 
     fn runtime_client(&self, region: &str) -> aws_sdk_bedrockruntime::Client {
-        // A poisoned lock only means another request panicked mid-insert; the map is still usable.
-        let mut clients = self.runtime.lock().unwrap_or_else(|p| p.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let conf = aws_sdk_bedrockruntime::config::Builder::from(&self.config)
-                    .region(aws_sdk_bedrockruntime::config::Region::new(
-                        region.to_owned(),
-                    ))
-                    .build();
-                aws_sdk_bedrockruntime::Client::from_conf(conf)
-            })
-            .clone()
+        self.runtime.get(region)
     }
 
     fn control_client(&self, region: &str) -> aws_sdk_bedrock::Client {
-        let mut clients = self.control.lock().unwrap_or_else(|p| p.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let conf = aws_sdk_bedrock::config::Builder::from(&self.config)
-                    .region(aws_sdk_bedrock::config::Region::new(region.to_owned()))
-                    .build();
-                aws_sdk_bedrock::Client::from_conf(conf)
-            })
-            .clone()
+        self.control.get(region)
     }
 }
 

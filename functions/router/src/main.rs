@@ -20,7 +20,7 @@ const ENV_MAX_BODY: &str = "ROUTER_MAX_BODY_BYTES";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    shared::telemetry::init_tracing();
     let config = ProfileConfig::from_env()?;
     let map = ProfileMap::new(&config);
     let max_body_bytes = max_body_bytes(std::env::var(ENV_MAX_BODY).ok().as_deref())?;
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
         max_body_bytes,
         "router configured"
     );
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = shared::aws::load_sdk_config().await;
     let router = Router::new(
         SdkBedrock::new(sdk),
         ProfileDirectory::new(map),

@@ -1,14 +1,15 @@
 //! One CloudWatch embedded-metric-format (EMF) document per request.
 //!
-//! Dimensions are bounded: `Model` is a configured friendly ID or `-` (never a caller-supplied
-//! string that matched nothing), `Route` is one of a fixed set, `StatusClass` is `2xx`..`5xx`.
-//! The document is written when the request record is dropped, so a stream the caller abandons
-//! is still counted.
+//! Written with the shared EMF writer. Dimensions are bounded: `Model` is a configured friendly
+//! ID or `-` (never a caller-supplied string that matched nothing), `Route` is one of a fixed
+//! set, `Outcome` is `ok`, `client_error`, `throttled` or `server_error`. The document is
+//! written when the request record is dropped, so a stream the caller abandons is still
+//! counted.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use shared::telemetry::{Dimension, Metrics, TelemetryError, Unit};
 
 pub const NAMESPACE: &str = "BedrockProfiles/Router";
 
@@ -52,10 +53,10 @@ pub enum RouteName {
 impl RouteName {
     fn as_str(self) -> &'static str {
         match self {
-            Self::ChatCompletions => "chat.completions",
+            Self::ChatCompletions => "chat_completions",
             Self::Models => "models",
             Self::Converse => "converse",
-            Self::ConverseStream => "converse-stream",
+            Self::ConverseStream => "converse_stream",
             Self::Health => "health",
             Self::Other => "other",
         }
@@ -96,46 +97,48 @@ impl RequestRecord {
         }
     }
 
-    fn document(&self) -> serde_json::Value {
-        let status_class = format!("{}xx", self.status / 100);
-        let latency = self.started.elapsed().as_secs_f64() * 1000.0;
-        let mut metrics = vec![
-            json!({"Name": "Requests", "Unit": "Count"}),
-            json!({"Name": "Latency", "Unit": "Milliseconds"}),
-            json!({"Name": "InputTokens", "Unit": "Count"}),
-            json!({"Name": "OutputTokens", "Unit": "Count"}),
-        ];
-        let mut doc = json!({
-            "_aws": {
-                "Timestamp": chrono::Utc::now().timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["Model", "StatusClass"], ["Route", "StatusClass"]],
-                    "Metrics": [],
-                }],
-            },
-            "Model": self.model.as_deref().unwrap_or("-"),
-            "Route": self.route.as_str(),
-            "StatusClass": status_class,
-            "Status": self.status,
-            "Streamed": self.streamed,
-            "Requests": 1,
-            "Latency": latency,
-            "InputTokens": self.input_tokens,
-            "OutputTokens": self.output_tokens,
-        });
-        if let Some(ttft) = self.first_token {
-            metrics.push(json!({"Name": "TimeToFirstToken", "Unit": "Milliseconds"}));
-            doc["TimeToFirstToken"] = json!(ttft.as_secs_f64() * 1000.0);
+    fn outcome(&self) -> &'static str {
+        match self.status {
+            429 => "throttled",
+            400..=499 => "client_error",
+            500.. => "server_error",
+            _ => "ok",
         }
-        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] = serde_json::Value::Array(metrics);
-        doc
+    }
+
+    fn document(&self) -> Result<Metrics, TelemetryError> {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        // Token counts are far below 2^53, so the conversion is exact.
+        let mut doc = Metrics::new(NAMESPACE)
+            .dimension(Dimension::Model, self.model.as_deref().unwrap_or("-"))?
+            .dimension(Dimension::Route, self.route.as_str())?
+            .dimension(Dimension::Outcome, self.outcome())?
+            .dimension_set(&[Dimension::Model, Dimension::Outcome])?
+            .dimension_set(&[Dimension::Route, Dimension::Outcome])?
+            .metric("Requests", Unit::Count, 1.0)?
+            .metric("Latency", Unit::Milliseconds, ms(self.started.elapsed()))?
+            .metric("InputTokens", Unit::Count, self.input_tokens as f64)?
+            .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?;
+        if let Some(ttft) = self.first_token {
+            doc = doc.metric("TimeToFirstToken", Unit::Milliseconds, ms(ttft))?;
+        }
+        Ok(doc)
+    }
+
+    fn line(&self) -> Result<String, TelemetryError> {
+        let mut out = Vec::new();
+        self.document()?
+            .write_to(&mut out, chrono::Utc::now().timestamp_millis())?;
+        Ok(String::from_utf8_lossy(&out).trim_end().to_owned())
     }
 }
 
 impl Drop for RequestRecord {
     fn drop(&mut self) {
-        self.sink.emit(self.document().to_string());
+        match self.line() {
+            Ok(line) => self.sink.emit(line),
+            Err(e) => tracing::warn!(error = %e, "metrics document not written"),
+        }
     }
 }
 
@@ -149,17 +152,21 @@ mod tests {
         {
             let mut r = RequestRecord::new(Arc::new(sink.clone()), RouteName::ChatCompletions);
             r.model = Some("claude".into());
-            r.status = 429;
+            r.status = 404;
             r.input_tokens = 3;
             r.mark_first_token();
         }
         let lines = sink.0.lock().unwrap();
         assert_eq!(lines.len(), 1);
         let doc: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-        assert_eq!(doc["StatusClass"], "4xx");
+        assert_eq!(doc["Outcome"], "client_error");
         assert_eq!(doc["Model"], "claude");
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert!(doc["TimeToFirstToken"].is_number());
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Model", "Outcome"], ["Route", "Outcome"]])
+        );
         let names: Vec<_> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()

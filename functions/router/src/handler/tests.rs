@@ -247,7 +247,7 @@ async fn a_stream_failing_mid_way_ends_with_an_error_event() {
     assert!(!text.contains("boom inside"));
     assert!(!text.contains("[DONE]"));
     let doc: Value = serde_json::from_str(&h.sink.0.lock().unwrap()[0]).unwrap();
-    assert_eq!(doc["StatusClass"], "5xx");
+    assert_eq!(doc["Outcome"], "server_error");
 }
 
 #[tokio::test]
@@ -363,9 +363,9 @@ async fn every_request_emits_exactly_one_metrics_document() {
     assert_eq!(lines.len(), 3);
     let first: Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(first["Model"], "claude");
-    assert_eq!(first["InputTokens"], 4);
+    assert_eq!(first["InputTokens"].as_f64(), Some(4.0));
     let second: Value = serde_json::from_str(&lines[1]).unwrap();
-    assert_eq!(second["StatusClass"], "4xx");
+    assert_eq!(second["Outcome"], "client_error");
     assert_eq!(second["Model"], "-");
 }
 
