@@ -6,8 +6,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrock as bedrock;
-use aws_sdk_bedrock::config::retry::RetryConfig;
-use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::types::{
     InferenceProfileModelSource, InferenceProfileType, InferenceType, LoggingConfig, ModelModality,
@@ -30,20 +28,7 @@ async fn start() -> RunningEmulator {
 }
 
 fn client(emulator: &RunningEmulator, region: &str) -> bedrock::Client {
-    let config = bedrock::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "static",
-        ))
-        .endpoint_url(emulator.url())
-        .retry_config(RetryConfig::disabled())
-        .build();
-    bedrock::Client::from_conf(config)
+    crate::bedrock_client(&emulator.url(), region, crate::ACCESS_KEY)
 }
 
 fn system_arn(region: &str, id: &str) -> String {

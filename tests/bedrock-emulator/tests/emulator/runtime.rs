@@ -5,8 +5,6 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime as brt;
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     AnyToolChoice, ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput,
@@ -38,21 +36,8 @@ async fn start() -> Harness {
 async fn start_with(options: Options) -> Harness {
     set_local_env();
     let emulator = Emulator::start(options).await.unwrap();
-    let config = brt::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(emulator.url())
-        .retry_config(RetryConfig::disabled())
-        .build();
     Harness {
-        client: brt::Client::from_conf(config),
+        client: crate::runtime_client(&emulator.url(), REGION, crate::ACCESS_KEY),
         emulator,
     }
 }
@@ -80,19 +65,7 @@ async fn fault(h: &Harness, spec: Value) {
 }
 
 async fn app_profile_arn(h: &Harness) -> String {
-    let config = aws_sdk_bedrock::Config::builder()
-        .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
-        .region(aws_sdk_bedrock::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_bedrock::config::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(h.emulator.url())
-        .build();
-    let control = aws_sdk_bedrock::Client::from_conf(config);
+    let control = crate::bedrock_client(&h.emulator.url(), REGION, crate::ACCESS_KEY);
     control
         .create_inference_profile()
         .inference_profile_name("runtime-tests")
@@ -1003,45 +976,9 @@ async fn invocation_records_reach_cloudwatch_logs_with_the_callers_model_id_and_
     })
     .await
     .unwrap();
-    let bedrock = aws_sdk_bedrock::Client::from_conf(
-        aws_sdk_bedrock::Config::builder()
-            .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
-            .region(aws_sdk_bedrock::config::Region::new(REGION))
-            .credentials_provider(aws_sdk_bedrock::config::Credentials::new(
-                "ASIAEXAMPLETEMPKEY",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(emulator.url())
-            .build(),
-    );
-    let runtime = brt::Client::from_conf(
-        brt::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                "ASIAEXAMPLETEMPKEY",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(emulator.url())
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
-            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .endpoint_url(&moto.url)
-            .build(),
-    );
+    let bedrock = crate::bedrock_client(&emulator.url(), REGION, "ASIAEXAMPLETEMPKEY");
+    let runtime = crate::runtime_client(&emulator.url(), REGION, "ASIAEXAMPLETEMPKEY");
+    let logs = crate::logs_client(&moto.url);
     let group = "/rust/runtime-tests";
     bedrock
         .put_model_invocation_logging_configuration()
@@ -1201,16 +1138,7 @@ async fn records_queued_when_the_emulator_stops_are_delivered_by_shutdown() {
     // Read right after shutdown, without any flush of our own.
     let stats = state.runtime.log_stats();
     assert_eq!((stats.queued, stats.delivered, stats.failed), (5, 5, 0));
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
-            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .endpoint_url(&moto.url)
-            .build(),
-    );
+    let logs = crate::logs_client(&moto.url);
     let events = logs
         .filter_log_events()
         .log_group_name(group)
