@@ -252,7 +252,8 @@ def test_stream_chunks_are_forwarded_as_bedrock_produces_them(stack):
         admin(emulator, "PUT", "/_emulator/runtime/pacing", {"delayMs": 0})
     assert len(arrivals) >= 3
     # Buffering would deliver everything at the end; forwarding spreads the chunks out.
-    assert arrivals[-1] - arrivals[0] >= 0.15 * (len(arrivals) - 2), arrivals
+    # Half the paced spread leaves room for scheduling jitter on a busy machine.
+    assert arrivals[-1] - arrivals[0] >= 0.5 * 0.15 * (len(arrivals) - 1), arrivals
 
 
 def raw_post(url, body: bytes, content_type="application/json"):
