@@ -501,12 +501,9 @@ fn expand(
     Ok(out)
 }
 
-/// The model `key` most likely meant: a case-insensitive match, else the closest one
-/// within a small edit distance.
+/// The model `key` most likely meant: the closest one by edit distance ignoring case (so a
+/// case-only difference, distance 0, always wins), within a small limit.
 pub(crate) fn suggest(key: &str, candidates: &[String]) -> Option<String> {
-    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(key)) {
-        return Some(c.clone());
-    }
     let limit = 3.max(key.chars().count() / 10);
     candidates
         .iter()
