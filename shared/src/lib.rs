@@ -14,6 +14,8 @@
 //!
 //! Nothing here depends on Lambda event types; the functions stay thin around it.
 
+#![warn(missing_docs)]
+
 pub mod arn;
 pub mod aws;
 pub mod catalog;
