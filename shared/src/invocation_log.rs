@@ -403,12 +403,10 @@ fn primary<'m>(model_id: &str, map: &'m ProfileMap) -> (PrimaryClass, Option<&'m
     let Ok(reference) = ModelRef::parse(model_id) else {
         return (PrimaryClass::Unmapped, None);
     };
-    if let ModelRef::AppProfileArn(arn) = &reference {
-        // Same profile written differently would still display canonically.
-        return match map.profile_owner(&arn.to_string()) {
-            Some(owner) => (PrimaryClass::Profiled, Some(owner)),
-            None => (PrimaryClass::UnknownProfile, None),
-        };
+    if let ModelRef::AppProfileArn(_) = &reference {
+        // Our ARNs were matched above; a valid ARN displays exactly as parsed, so any other
+        // application profile is not ours.
+        return (PrimaryClass::UnknownProfile, None);
     }
     if let Some(model) = reference.foundation_model()
         && let Some(first) = map.friendly_ids_routing(model.as_str()).first()
