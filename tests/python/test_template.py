@@ -109,3 +109,18 @@ def test_template_and_its_expansion_pass_cfn_lint(tmp_path):
     for path in (REPO / "template.yaml", expanded_path):
         result = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_body_is_json_and_shows_coverage_misses_violations_and_router_latency(template):
+    body = template["Resources"]["ProfilesDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "us-east-1"))["widgets"]
+    text = json.dumps(widgets)
+    for metric in ("Coverage", "MappingMisses", "RegionViolations", "Latency", "TimeToFirstToken", "InputTokens"):
+        assert metric in text, metric
+
+
+def test_alarm_watches_the_verifiers_undimensioned_totals(template):
+    alarm = template["Resources"]["MappingFailureAlarm"]["Properties"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {"MappingMisses", "RegionViolations"}
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
