@@ -12,9 +12,12 @@
 //! - `allowedInferenceRegions` (product-only): where inference may run, checked against
 //!   `inferenceRegion` in invocation logs;
 //! - `defaultRegion` (product-only): region for model IDs that carry none, falling back to
-//!   `BEDROCK_AWS_DEFAULT_REGION`, then `AWS_REGION`.
+//!   `BEDROCK_AWS_DEFAULT_REGION`, then `AWS_REGION`;
+//! - `additionalInferenceProfiles` (product-only): friendly ID → more profiles for the same
+//!   model (e.g. one per region or account); the router spreads load over the mapped profile
+//!   and these, and fails over between them.
 //!
-//! LibreChat ignores the two product-only keys, so one file serves both. `${VAR}` references
+//! LibreChat ignores the product-only keys, so one file serves both. `${VAR}` references
 //! are expanded from an injectable environment; unlike LibreChat (which passes an unset
 //! reference through literally) an unset or empty variable is a startup error.
 //!
@@ -167,6 +170,36 @@ pub enum ConfigError {
         /// The region.
         region: String,
     },
+    /// An `additionalInferenceProfiles` key whose model has no `inferenceProfiles` entry.
+    #[error(
+        "additionalInferenceProfiles key `{key}` has no `inferenceProfiles` entry; the list adds profiles to that mapping, so map `{key}` under `inferenceProfiles` first (and list it in `models`)"
+    )]
+    UnmappedPoolKey {
+        /// The key.
+        key: String,
+    },
+    /// An `additionalInferenceProfiles` value that Bedrock would not accept.
+    #[error(
+        "additionalInferenceProfiles entry #{index} for model `{model}` is not an inference-profile ARN or model ID Bedrock accepts: {source}"
+    )]
+    InvalidPoolTarget {
+        /// The model.
+        model: String,
+        /// 1-based position in the list.
+        index: usize,
+        /// Why the value is rejected (names the value).
+        source: ArnError,
+    },
+    /// The same target twice among a model's profiles.
+    #[error(
+        "model `{model}` lists `{target}` more than once across `inferenceProfiles` and `additionalInferenceProfiles`; list each profile once"
+    )]
+    DuplicatePoolTarget {
+        /// The model.
+        model: String,
+        /// The repeated target.
+        target: String,
+    },
     /// A model needs a region and none is configured.
     #[error(
         "model `{model}` is sent by model ID, which needs a region, but none is set; set `defaultRegion` in the config, or {ENV_BEDROCK_DEFAULT_REGION} or {ENV_AWS_REGION}"
@@ -198,6 +231,9 @@ pub struct ProfileConfig {
     /// Region for calls whose target carries none (`defaultRegion` →
     /// `BEDROCK_AWS_DEFAULT_REGION` → `AWS_REGION`).
     pub default_region: Option<String>,
+    /// Friendly ID → further targets for the same model (product-only
+    /// `additionalInferenceProfiles`); every key also has an `inferenceProfiles` entry.
+    pub additional_profiles: Vec<(String, Vec<ModelRef>)>,
     /// Where in the document the settings were found.
     pub layout: ConfigLayout,
 }
@@ -211,6 +247,7 @@ struct RawSection {
     available_regions: Option<Vec<String>>,
     allowed_inference_regions: Option<Vec<String>>,
     default_region: Option<String>,
+    additional_inference_profiles: Option<Pools>,
 }
 
 impl RawSection {
@@ -235,6 +272,7 @@ struct RawDocument {
     available_regions: Option<Vec<String>>,
     allowed_inference_regions: Option<Vec<String>>,
     default_region: Option<String>,
+    additional_inference_profiles: Option<Pools>,
 }
 
 impl RawDocument {
@@ -245,6 +283,7 @@ impl RawDocument {
             available_regions: self.available_regions,
             allowed_inference_regions: self.allowed_inference_regions,
             default_region: self.default_region,
+            additional_inference_profiles: self.additional_inference_profiles,
         };
         (self.endpoints.and_then(|e| e.bedrock), top)
     }
@@ -252,7 +291,31 @@ impl RawDocument {
 
 /// Map entries in document order, keeping duplicates so they can be reported.
 #[derive(Debug, Default)]
-struct Entries(Vec<(String, String)>);
+pub(crate) struct Entries(pub(crate) Vec<(String, String)>);
+
+/// `additionalInferenceProfiles` entries in document order, keeping duplicates.
+#[derive(Debug, Default)]
+pub(crate) struct Pools(pub(crate) Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for Pools {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pools;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of model ID to a list of inference-profile ARNs")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Pools, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Vec<String>>()? {
+                    out.push((k, v));
+                }
+                Ok(Pools(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -283,15 +346,7 @@ impl ProfileConfig {
 
     /// Like [`from_env`](Self::from_env) with an injected environment.
     pub fn from_env_with(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let file = env(ENV_CONFIG_FILE).filter(|s| !s.is_empty());
-        let inline = env(ENV_CONFIG_INLINE).filter(|s| !s.trim().is_empty());
-        let text = match (file, inline) {
-            (Some(_), Some(_)) => return Err(ConfigError::BothSources),
-            (None, None) => return Err(ConfigError::NoSource),
-            (Some(path), None) => std::fs::read_to_string(&path)
-                .map_err(|source| ConfigError::ReadFile { path, source })?,
-            (None, Some(text)) => text,
-        };
+        let text = read_source(&env)?;
         Self::parse(&text, env)
     }
 
@@ -377,6 +432,44 @@ impl ProfileConfig {
             }
         }
 
+        // More profiles for mapped models.
+        let mut additional_profiles: Vec<(String, Vec<ModelRef>)> = Vec::new();
+        for (key, values) in raw.additional_inference_profiles.unwrap_or_default().0 {
+            let key = expand(&key, env, "additionalInferenceProfiles", None)?;
+            let Some(primary) = inference_profiles
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+            else {
+                return Err(ConfigError::UnmappedPoolKey { key });
+            };
+            if additional_profiles.iter().any(|(k, _)| *k == key) {
+                return Err(ConfigError::DuplicateProfileKey { model: key });
+            }
+            let mut seen_targets = vec![primary.to_string()];
+            let mut pool = Vec::with_capacity(values.len());
+            for (i, value) in values.iter().enumerate() {
+                let value = expand(value, env, "additionalInferenceProfiles", Some(&key))?;
+                let target = ModelRef::parse(value.trim()).map_err(|source| {
+                    ConfigError::InvalidPoolTarget {
+                        model: key.clone(),
+                        index: i + 1,
+                        source,
+                    }
+                })?;
+                let shown = target.to_string();
+                if seen_targets.contains(&shown) {
+                    return Err(ConfigError::DuplicatePoolTarget {
+                        model: key,
+                        target: shown,
+                    });
+                }
+                seen_targets.push(shown);
+                pool.push(target);
+            }
+            additional_profiles.push((key, pool));
+        }
+
         let available_regions = regions(
             raw.available_regions.unwrap_or_default(),
             "availableRegions",
@@ -401,13 +494,17 @@ impl ProfileConfig {
             },
         };
         if default_region.is_none() {
-            let needs_region =
-                models
-                    .iter()
-                    .find(|m| match inference_profiles.iter().find(|(k, _)| k == *m) {
-                        Some((_, target)) => target.region().is_none(),
-                        None => true,
-                    });
+            let pool_needs_region = additional_profiles
+                .iter()
+                .find(|(_, pool)| pool.iter().any(|t| t.region().is_none()))
+                .map(|(k, _)| k);
+            let needs_region = models
+                .iter()
+                .find(|m| match inference_profiles.iter().find(|(k, _)| k == *m) {
+                    Some((_, target)) => target.region().is_none(),
+                    None => true,
+                })
+                .or(pool_needs_region);
             if let Some(m) = needs_region {
                 return Err(ConfigError::NoDefaultRegion { model: m.clone() });
             }
@@ -419,6 +516,7 @@ impl ProfileConfig {
             available_regions,
             allowed_inference_regions,
             default_region,
+            additional_profiles,
             layout,
         })
     }
@@ -429,6 +527,29 @@ impl ProfileConfig {
             .iter()
             .find(|(k, _)| k == friendly_id)
             .map(|(_, v)| v)
+    }
+
+    /// The further targets of a friendly ID (`additionalInferenceProfiles`), empty when none.
+    pub fn additional_profiles_for(&self, friendly_id: &str) -> &[ModelRef] {
+        self.additional_profiles
+            .iter()
+            .find(|(k, _)| k == friendly_id)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+}
+
+/// The configuration document's text, from `PROFILES_CONFIG_FILE` or `PROFILES_CONFIG` (the
+/// same source every reader of the document uses, e.g. [`crate::tenants`]).
+pub fn read_source(env: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let file = env(ENV_CONFIG_FILE).filter(|s| !s.is_empty());
+    let inline = env(ENV_CONFIG_INLINE).filter(|s| !s.trim().is_empty());
+    match (file, inline) {
+        (Some(_), Some(_)) => Err(ConfigError::BothSources),
+        (None, None) => Err(ConfigError::NoSource),
+        (Some(path), None) => {
+            std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadFile { path, source })
+        }
+        (None, Some(text)) => Ok(text),
     }
 }
 
@@ -458,7 +579,7 @@ fn regions(
 }
 
 /// Expands every `${NAME}` in `text`. An unset or empty variable is an error.
-fn expand(
+pub(crate) fn expand(
     text: &str,
     env: &impl Fn(&str) -> Option<String>,
     field: &'static str,
@@ -969,5 +1090,53 @@ endpoints:
         assert_eq!(suggest("abd", &models).as_deref(), Some("ABD"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(suggest("zzzzzzzz", &models), None);
+    }
+
+    const POOL_A: &str =
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/poolaaaaaaaa";
+    const POOL_B: &str =
+        "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/poolbbbbbbbb";
+
+    #[test]
+    fn additional_profiles_extend_a_mapping_in_order() {
+        let doc = format!(
+            "models: [claude]\ninferenceProfiles:\n  claude: \"{POOL_A}\"\nadditionalInferenceProfiles:\n  claude: [\"${{WEST}}\"]\n"
+        );
+        let c = ProfileConfig::parse(&doc, |k| (k == "WEST").then(|| POOL_B.to_owned())).unwrap();
+        let pool: Vec<String> = c
+            .additional_profiles_for("claude")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(pool, vec![POOL_B.to_owned()]);
+        assert!(c.additional_profiles_for("other").is_empty());
+    }
+
+    #[test]
+    fn additional_profiles_need_a_mapping_and_distinct_valid_targets() {
+        let unmapped = "models: [amazon.nova-pro-v1:0]\ndefaultRegion: us-east-1\nadditionalInferenceProfiles:\n  amazon.nova-pro-v1:0: []\n";
+        let err = ProfileConfig::parse(unmapped, |_| None).unwrap_err();
+        assert!(matches!(err, ConfigError::UnmappedPoolKey { .. }), "{err}");
+        let twice = format!(
+            "models: [claude]\ninferenceProfiles:\n  claude: \"{POOL_A}\"\nadditionalInferenceProfiles:\n  claude: [\"{POOL_A}\"]\n"
+        );
+        let err = ProfileConfig::parse(&twice, |_| None).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "lists `{POOL_A}` more than once"
+                    .replace("{POOL_A}", POOL_A)
+                    .as_str()
+            ),
+            "{err}"
+        );
+        let bad = format!(
+            "models: [claude]\ninferenceProfiles:\n  claude: \"{POOL_A}\"\nadditionalInferenceProfiles:\n  claude: [\"{POOL_B}\", \"not an arn\"]\n"
+        );
+        let err = ProfileConfig::parse(&bad, |_| None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("additionalInferenceProfiles entry #2 for model `claude`"),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,8 @@
 //!   same keys standalone), `${VAR}` expansion and validation.
 //! - [`profile_map`]: the config as lookups — friendly ID → call ID, region, capabilities;
 //!   which profiles are ours; which raw models should have gone through one.
+//! - [`tenants`]: teams served by one router (API key hashes, IAM principals, their own
+//!   profiles over the shared ones).
 //! - [`catalog`]: what each model family can do.
 //! - [`invocation_log`]: Bedrock invocation-log records and their classification.
 //! - [`aws`]: one SDK config per cold start, clients per region.
@@ -24,5 +26,6 @@ pub mod error;
 pub mod invocation_log;
 pub mod profile_map;
 pub mod telemetry;
+pub mod tenants;
 
 pub use error::SharedError;

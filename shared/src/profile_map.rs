@@ -12,8 +12,11 @@
 //! when it is a model or system-profile ID (LibreChat's convention), and can be added with
 //! [`ProfileMap::learn_profile_model`] when Bedrock reports the profile's model source.
 //!
-//! Tenants (a later feature) layer their own `models` and `inferenceProfiles` over the
-//! shared map with [`ProfileMap::layered`]; nothing here assumes a single config.
+//! Tenants layer their own `models` and `inferenceProfiles` over the shared map with
+//! [`ProfileMap::layered`] (or get a map of their own from [`crate::tenants`]); the verifier
+//! classifies everyone's traffic with [`ProfileMap::union`], which knows every tenant's
+//! profiles. A friendly ID may have further profiles for the same model
+//! (`additionalInferenceProfiles`, see [`ProfileMap::call_sites`]).
 //!
 //! Deviation from the first sketch: `resolve` returns `&Target` rather than an owned
 //! value, so the per-request path does not copy; call `.clone()` where ownership is needed.
@@ -37,6 +40,15 @@ pub struct Target {
     pub profile: Option<AppProfileArn>,
     /// What the model behind the target can do.
     pub capabilities: Capabilities,
+}
+
+/// One place a friendly ID's calls can go: the ID sent as `modelId`, in which region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSite {
+    /// The profile ARN or model ID.
+    pub call_id: String,
+    /// The ARN's region, else the default region.
+    pub region: String,
 }
 
 /// A friendly ID the map does not serve.
@@ -70,6 +82,11 @@ pub struct ProfileMap {
     routed: HashMap<String, Vec<String>>,
     allowed_inference_regions: Option<Vec<String>>,
     default_region: Option<String>,
+    /// Friendly ID → further targets of the same model, after the primary one.
+    pools: HashMap<String, Vec<ModelRef>>,
+    /// Application profiles that are ours although no target here calls them (other
+    /// tenants' profiles in a [`union`](Self::union)), with the friendly ID that uses them.
+    also_ours: Vec<(String, AppProfileArn)>,
 }
 
 impl ProfileMap {
@@ -110,10 +127,55 @@ impl ProfileMap {
         map
     }
 
+    /// The map for classifying traffic of everyone served from one document: `base` routes
+    /// as [`new`](Self::new) does, and every application profile any of `others` (the tenants'
+    /// effective configs) uses also counts as ours, owned by the friendly ID that uses it.
+    /// Models only a tenant serves are added after the base ones.
+    pub fn union<'a>(
+        base: &ProfileConfig,
+        others: impl IntoIterator<Item = &'a ProfileConfig>,
+    ) -> Self {
+        let mut map = Self::new(base);
+        for other in others {
+            for friendly in &other.models {
+                if !map.targets.contains_key(friendly) {
+                    map.insert(friendly, other.profile_for(friendly));
+                    if let Some(pool) = other
+                        .additional_profiles
+                        .iter()
+                        .find(|(k, _)| k == friendly)
+                    {
+                        map.pools.insert(friendly.clone(), pool.1.clone());
+                    }
+                    continue;
+                }
+                let targets = other
+                    .profile_for(friendly)
+                    .into_iter()
+                    .chain(other.additional_profiles_for(friendly));
+                for arn in targets.filter_map(ModelRef::app_profile) {
+                    map.also_ours.push((friendly.clone(), arn.clone()));
+                }
+            }
+        }
+        map.rebuild_indexes();
+        map
+    }
+
     fn apply(&mut self, config: &ProfileConfig) {
         for friendly in &config.models {
             match config.profile_for(friendly) {
-                Some(target) => self.insert(friendly, Some(target)),
+                Some(target) => {
+                    self.insert(friendly, Some(target));
+                    // A new mapping brings its own pool (or none): another config's extra
+                    // profiles belong to the mapping they were listed with.
+                    let pool = config.additional_profiles_for(friendly);
+                    if pool.is_empty() {
+                        self.pools.remove(friendly);
+                    } else {
+                        self.pools.insert(friendly.clone(), pool.to_vec());
+                    }
+                }
                 // Listing a model again without a mapping keeps the mapping it already has.
                 None if self.targets.contains_key(friendly) => {}
                 None => self.insert(friendly, None),
@@ -151,25 +213,59 @@ impl ProfileMap {
     fn rebuild_indexes(&mut self) {
         self.by_profile.clear();
         self.routed.clear();
+        let mut owned: Vec<(String, AppProfileArn)> = Vec::new();
         for friendly in &self.models {
             let Some(t) = self.targets.get(friendly) else {
                 continue;
             };
-            let Some(profile) = &t.profile else { continue };
-            self.by_profile
-                .entry(profile.to_string())
-                .or_default()
-                .push(friendly.clone());
-            if let Some(model) = ModelRef::parse(friendly)
+            if let Some(profile) = &t.profile {
+                owned.push((friendly.clone(), profile.clone()));
+            }
+            for extra in self.pools.get(friendly).into_iter().flatten() {
+                if let Some(profile) = extra.app_profile() {
+                    owned.push((friendly.clone(), profile.clone()));
+                }
+            }
+        }
+        owned.extend(self.also_ours.iter().cloned());
+        for (friendly, profile) in owned {
+            push_unique(
+                self.by_profile.entry(profile.to_string()).or_default(),
+                &friendly,
+            );
+            if let Some(model) = ModelRef::parse(&friendly)
                 .ok()
                 .and_then(|r| r.foundation_model().cloned())
             {
                 push_unique(
                     self.routed.entry(model.as_str().to_owned()).or_default(),
-                    friendly,
+                    &friendly,
                 );
             }
         }
+    }
+
+    /// Every place `friendly`'s calls may go: its target first, then its
+    /// `additionalInferenceProfiles` in config order. Empty when `friendly` is not served.
+    pub fn call_sites(&self, friendly: &str) -> Vec<CallSite> {
+        let Some(t) = self.targets.get(friendly) else {
+            return Vec::new();
+        };
+        let mut sites = vec![CallSite {
+            call_id: t.call_id.clone(),
+            region: t.region.clone(),
+        }];
+        for extra in self.pools.get(friendly).into_iter().flatten() {
+            sites.push(CallSite {
+                call_id: extra.to_string(),
+                region: extra
+                    .region()
+                    .map(str::to_owned)
+                    .or_else(|| self.default_region.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        sites
     }
 
     /// Where `friendly` goes. Lookups are exact and case-sensitive.
