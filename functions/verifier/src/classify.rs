@@ -11,18 +11,16 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use shared::arn::ModelRef;
 use shared::config::ProfileConfig;
+use shared::invocation_log::{ErrorKind, PrimaryClass, classify};
+use shared::profile_map::ProfileMap;
+
+use crate::doctor::ControlPlane;
 
 use crate::observe::{Class, Classifier, METADATA_MAX, Observation, truncate};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Record<'a> {
-    #[serde(borrow, default)]
-    model_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    schema_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     inference_region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -101,107 +99,113 @@ impl<'de> Deserialize<'de> for MessageOnly {
     }
 }
 
-/// Classifies records against the profile config.
+/// Classifies records with the shared classifier (`shared::invocation_log::classify`), then,
+/// only for records that are not clean profiled calls, reads the few extra fields the findings
+/// need (caller, request metadata, the raw error code and message). Clean traffic, the bulk of a
+/// healthy account's logs, is parsed once.
 pub struct ConfigClassifier {
-    /// (friendly ID, parsed friendly ID when it is itself a Bedrock ID, mapped target).
-    mapped: Vec<(String, Option<ModelRef>, ModelRef)>,
-    models: Vec<String>,
-    allowed: Option<Vec<String>>,
+    map: ProfileMap,
 }
 
 impl ConfigClassifier {
     pub fn new(config: &ProfileConfig) -> Self {
-        ConfigClassifier {
-            mapped: config
-                .inference_profiles
-                .iter()
-                .map(|(k, v)| (k.clone(), ModelRef::parse(k).ok(), v.clone()))
-                .collect(),
-            models: config.models.clone(),
-            allowed: config.allowed_inference_regions.clone(),
-        }
+        Self::with_map(ProfileMap::new(config))
     }
 
-    fn class_of(&self, model_id: &str) -> (Class, Option<String>) {
-        let Ok(called) = ModelRef::parse(model_id) else {
-            // Bedrock refused it, but the call happened: it went through no profile.
-            return (Class::Unmapped, self.listed(model_id));
-        };
-        if let Some((friendly, _, _)) = self
-            .mapped
-            .iter()
-            .find(|(_, _, target)| target.same_target(&called))
-        {
-            return (Class::Profiled, Some(friendly.clone()));
-        }
-        if called.app_profile().is_some() {
-            return (Class::UnknownProfile, None);
-        }
-        if let Some((friendly, _, _)) = self.mapped.iter().find(|(friendly, key, target)| {
-            let routes_elsewhere = !key.as_ref().is_some_and(|k| k.same_target(target));
-            routes_elsewhere
-                && (friendly == model_id || key.as_ref().is_some_and(|k| k.same_target(&called)))
-        }) {
-            return (Class::MappingMiss, Some(friendly.clone()));
-        }
-        (Class::Unmapped, self.listed(model_id))
+    /// Uses a map that may have learned the models behind its profiles (see
+    /// [`learn_profile_models`]), so raw calls to those models count as mapping misses.
+    pub fn with_map(map: ProfileMap) -> Self {
+        ConfigClassifier { map }
     }
 
-    fn listed(&self, model_id: &str) -> Option<String> {
-        self.models.iter().find(|m| *m == model_id).cloned()
+    pub fn map(&self) -> &ProfileMap {
+        &self.map
+    }
+}
+
+fn class_from(c: PrimaryClass) -> Class {
+    match c {
+        PrimaryClass::Profiled => Class::Profiled,
+        PrimaryClass::MappingMiss => Class::MappingMiss,
+        PrimaryClass::Unmapped => Class::Unmapped,
+        PrimaryClass::UnknownProfile => Class::UnknownProfile,
+        PrimaryClass::Malformed => Class::Malformed,
     }
 }
 
 impl Classifier for ConfigClassifier {
     fn observe(&self, message: &str) -> Observation {
-        let Ok(record) = serde_json::from_str::<Record>(message) else {
-            return Observation::malformed();
-        };
-        let Some(model_id) = record.model_id.filter(|m| !m.is_empty()) else {
-            return Observation::malformed();
-        };
-        if record
-            .schema_type
-            .as_deref()
-            .is_some_and(|s| s != "ModelInvocationLog")
-        {
+        let c = classify(message, &self.map);
+        let class = class_from(c.class);
+        if class == Class::Malformed {
             return Observation::malformed();
         }
-        let (class, friendly_id) = self.class_of(&model_id);
-        let served = record.inference_region.or(record.region);
-        let region_violation = match (&self.allowed, &served) {
-            (Some(allowed), Some(r)) => !allowed.iter().any(|a| a == r.as_ref()),
-            _ => false,
+        let mut o = Observation {
+            class: Some(class),
+            model_id: Some(truncate(&c.model_id, 2048)),
+            friendly_id: c.friendly_id,
+            region_violation: c.region_violation,
+            error_code: c.error.as_ref().map(|k| match k {
+                ErrorKind::Other(code) => truncate(code, 128),
+                known => known.as_str().to_string(),
+            }),
+            ..Observation::default()
         };
-        let error_code = record
-            .error_code
-            .filter(|c| !c.is_empty())
-            .map(|c| truncate(&c, 128));
+        if class == Class::Profiled && !o.region_violation && o.error_code.is_none() {
+            return o;
+        }
+        // The shared classifier accepted the line, so this parse succeeds unless a field the
+        // findings need has an unexpected type; then the record is still counted, with less detail.
+        let Ok(record) = serde_json::from_str::<Record>(message) else {
+            return o;
+        };
+        o.inference_region = record.inference_region.map(|r| truncate(&r, 32));
+        if let Some(code) = record.error_code.filter(|c| !c.trim().is_empty()) {
+            o.error_code = Some(truncate(code.trim(), 128));
+        }
         let output_message = record
             .output
             .and_then(|o| o.output_body_json)
             .and_then(|m| m.0);
-        let marketplace_hint = error_code.is_some()
+        o.marketplace_hint = o.error_code.is_some()
             && [record.error_message.as_deref(), output_message.as_deref()]
                 .into_iter()
                 .flatten()
                 .any(|m| m.to_ascii_lowercase().contains("marketplace"));
-        Observation {
-            class: Some(class),
-            model_id: Some(truncate(&model_id, 2048)),
-            friendly_id,
-            region_violation,
-            inference_region: served.map(|r| truncate(&r, 32)),
-            error_code,
-            marketplace_hint,
-            caller: record
-                .identity
-                .and_then(|i| i.arn)
-                .map(|a| truncate(&a, 256)),
-            request_metadata: record
-                .request_metadata
-                .filter(|m| !m.is_null())
-                .map(|m| truncate(&m.to_string(), METADATA_MAX)),
+        o.caller = record
+            .identity
+            .and_then(|i| i.arn)
+            .map(|a| truncate(&a, 256));
+        o.request_metadata = record
+            .request_metadata
+            .filter(|m| !m.is_null())
+            .map(|m| truncate(&m.to_string(), METADATA_MAX));
+        o
+    }
+}
+
+/// Asks Bedrock which foundation models each mapped application profile runs and teaches the
+/// map, so a raw call to such a model is a mapping miss even when the friendly ID is a plain
+/// name. A profile that cannot be read is skipped here; the doctor reports it.
+pub async fn learn_profile_models<P: ControlPlane>(map: &mut ProfileMap, cp: &P) {
+    let arns: Vec<String> = map.profile_arns().map(str::to_string).collect();
+    for arn in arns {
+        let Ok(ModelRef::AppProfileArn(profile)) = ModelRef::parse(&arn) else {
+            continue;
+        };
+        match cp.get_inference_profile(&profile.region, &arn).await {
+            Ok(info) => {
+                for model_arn in info.model_arns {
+                    if let Ok(m) = ModelRef::parse(&model_arn)
+                        && let Some(fm) = m.foundation_model()
+                    {
+                        map.learn_profile_model(&profile, fm);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(profile = %arn, code = %e.code, "cannot read the profile's models");
+            }
         }
     }
 }
@@ -240,8 +244,8 @@ mod tests {
         assert_eq!(o.friendly_id.as_deref(), Some(SONNET));
         assert!(!o.region_violation);
         assert_eq!(
-            o.caller.as_deref(),
-            Some("arn:aws:iam::123456789012:user/dev")
+            o.caller, None,
+            "clean profiled traffic is parsed once, callers are not needed"
         );
     }
 
@@ -316,12 +320,38 @@ mod tests {
             "{\"modelId\":5}",
             "{\"modelId\":\"\"}",
             "{\"modelId\":\"x\",\"schemaType\":\"Other\"}",
-            "{\"modelId\":\"x\",\"identity\":\"me\"}",
             "{\"modelId\":\"x\"",
             "\u{0}\u{ffff}",
         ] {
             assert_eq!(c.observe(bad).class(), Class::Malformed, "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_raw_call_to_a_profiles_learned_model_is_a_mapping_miss() {
+        let yaml = format!(
+            "models: [sonnet]\ninferenceProfiles:\n  sonnet: {APP}\ndefaultRegion: us-east-1\n"
+        );
+        let config = ProfileConfig::parse(&yaml, |_| None).unwrap();
+        let cp = crate::fake::FakeControlPlane::default();
+        cp.profiles.lock().unwrap().insert(
+            APP.to_string(),
+            crate::doctor::ProfileInfo {
+                status: "ACTIVE".into(),
+                kind: "APPLICATION".into(),
+                model_arns: vec!["arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0".into()],
+            },
+        );
+        let raw = record("anthropic.claude-3-7-sonnet-20250219-v1:0").to_string();
+        assert_eq!(
+            ConfigClassifier::new(&config).observe(&raw).class(),
+            Class::Unmapped
+        );
+        let mut map = ProfileMap::new(&config);
+        learn_profile_models(&mut map, &cp).await;
+        let o = ConfigClassifier::with_map(map).observe(&raw);
+        assert_eq!(o.class(), Class::MappingMiss);
+        assert_eq!(o.friendly_id.as_deref(), Some("sonnet"));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::ProfileConfig;
+use shared::profile_map::ProfileMap;
 use verifier::alert::{Alerts, NoAlerts, SnsNotifier};
-use verifier::classify::ConfigClassifier;
+use verifier::classify::{ConfigClassifier, learn_profile_models};
 use verifier::doctor::SdkControlPlane;
 use verifier::logs::SdkLogs;
 use verifier::run::{Stdout, Verifier};
@@ -15,12 +16,12 @@ use verifier::{VerifierError, handler, plan};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init_tracing();
     let settings = Settings::from_env()?;
     let config = ProfileConfig::from_env()
         .map_err(|e| VerifierError::Config(format!("profile config: {e}")))?;
     let plan = plan::plan(&config, &settings.log_group)?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = shared::aws::load_sdk_config().await;
     let notifier = match &settings.alert_topic_arn {
         Some(topic) => Alerts::Sns(SnsNotifier {
             client: aws_sdk_sns::Client::new(&sdk),
@@ -28,11 +29,14 @@ async fn main() -> Result<(), Error> {
         }),
         None => Alerts::Off(NoAlerts),
     };
+    let control_plane = SdkControlPlane::new(sdk.clone());
+    let mut map = ProfileMap::new(&config);
+    learn_profile_models(&mut map, &control_plane).await;
     let verifier = Verifier {
-        logs: SdkLogs::new(sdk.clone()),
-        control_plane: SdkControlPlane::new(sdk),
+        logs: SdkLogs::new(sdk),
+        control_plane,
         notifier,
-        classifier: ConfigClassifier::new(&config),
+        classifier: ConfigClassifier::with_map(map),
         metrics: Stdout,
         regions: plan.regions,
         findings: plan.findings,
