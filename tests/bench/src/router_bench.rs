@@ -1,0 +1,390 @@
+//! The router's handler in-process against the in-process emulator, beside the same calls made
+//! straight to the emulator with the Rust SDK: latency, streaming and throughput.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, InferenceConfiguration, Message,
+};
+use http_body_util::BodyExt as _;
+
+use crate::error::BenchError;
+use crate::harness::{
+    self, BenchRouter, EMULATOR_THREAD, PROMPT, Stack, chat_body, converse_body,
+    converse_stream_path,
+};
+use crate::report::{Row, Target};
+use crate::stats::{mean, percentile};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One non-streaming completion through the handler; the body is read to the end.
+pub async fn router_call(router: &BenchRouter) -> Result<(), BenchError> {
+    let req = harness::request("POST", "/v1/chat/completions", &chat_body())?;
+    let response = router.handle(req).await;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| BenchError::BadAnswer {
+            what: "the router".into(),
+            detail: format!("an unreadable body: {e}"),
+        })?
+        .to_bytes();
+    if status != http::StatusCode::OK || body.is_empty() {
+        return Err(BenchError::BadAnswer {
+            what: "the router".into(),
+            detail: format!("{status}: {}", String::from_utf8_lossy(&body)),
+        });
+    }
+    Ok(())
+}
+
+fn user_message() -> Result<Message, BenchError> {
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(PROMPT.to_owned()))
+        .build()
+        .map_err(|e| BenchError::Setup(format!("message: {e}")))
+}
+
+/// The same completion straight to the emulator (the floor).
+pub async fn direct_call(
+    client: &aws_sdk_bedrockruntime::Client,
+    profile_arn: &str,
+) -> Result<(), BenchError> {
+    let out = client
+        .converse()
+        .model_id(profile_arn)
+        .messages(user_message()?)
+        .inference_config(InferenceConfiguration::builder().max_tokens(256).build())
+        .send()
+        .await
+        .map_err(|e| BenchError::Sdk(format!("Converse: {e:?}")))?;
+    if out.output().is_none() {
+        return Err(BenchError::BadAnswer {
+            what: "Converse".into(),
+            detail: "no output".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Counts per section.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    pub repeats: usize,
+    pub latency_calls: usize,
+    pub streams: usize,
+    pub concurrent_streams: usize,
+    pub pace_ms: u64,
+    pub throughput_window: Duration,
+}
+
+/// Router overhead: p50/p99 of router calls and direct calls, interleaved so drift hits both.
+pub async fn latency(stack: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
+    let router = stack.router()?;
+    let client = stack.runtime_client();
+    for _ in 0..20.min(counts.latency_calls) {
+        router_call(&router).await?;
+        direct_call(&client, &stack.profile_arn).await?;
+    }
+    let (mut r50, mut r99, mut d50, mut d99) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..counts.repeats {
+        let (mut via, mut direct) = (vec![], vec![]);
+        for _ in 0..counts.latency_calls {
+            let t = Instant::now();
+            router_call(&router).await?;
+            via.push(ms(t.elapsed()));
+            let t = Instant::now();
+            direct_call(&client, &stack.profile_arn).await?;
+            direct.push(ms(t.elapsed()));
+        }
+        r50.push(percentile(&via, 50.0));
+        r99.push(percentile(&via, 99.0));
+        d50.push(percentile(&direct, 50.0));
+        d99.push(percentile(&direct, 99.0));
+    }
+    let added = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<_>>();
+    let s = "router overhead (in-process)";
+    let n = format!("{} calls a run", counts.latency_calls);
+    Ok(vec![
+        Row::new(s, "added latency p50", "ms")
+            .values(&added(&r50, &d50))
+            .target(Target::at_most(0.15))
+            .note(n.clone()),
+        Row::new(s, "added latency p99", "ms")
+            .values(&added(&r99, &d99))
+            .target(Target::at_most(0.3)),
+        Row::new(s, "p50 via router", "ms")
+            .values(&r50)
+            .floor_with_ratio(&r50, &d50),
+        Row::new(s, "p99 via router", "ms")
+            .values(&r99)
+            .floor_with_ratio(&r99, &d99),
+    ])
+}
+
+/// Arrival offsets (ms from the call) of each stream event.
+async fn router_stream(router: &BenchRouter) -> Result<Vec<f64>, BenchError> {
+    let start = Instant::now();
+    let req = harness::request("POST", &converse_stream_path(), &converse_body())?;
+    let response = router.handle(req).await;
+    if response.status() != http::StatusCode::OK {
+        return Err(BenchError::BadAnswer {
+            what: "the router's converse-stream".into(),
+            detail: response.status().to_string(),
+        });
+    }
+    let mut body = response.into_body();
+    let mut offsets = vec![];
+    let mut pending = String::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame;
+        let at = ms(start.elapsed());
+        if let Ok(data) = frame.into_data() {
+            pending.push_str(&String::from_utf8_lossy(&data));
+            while let Some(end) = pending.find("\n\n") {
+                if pending[..end].lines().any(|l| l.starts_with("data:")) {
+                    offsets.push(at);
+                }
+                pending.drain(..end + 2);
+            }
+        }
+    }
+    Ok(offsets)
+}
+
+async fn direct_stream(
+    client: &aws_sdk_bedrockruntime::Client,
+    profile_arn: &str,
+) -> Result<Vec<f64>, BenchError> {
+    let start = Instant::now();
+    let mut out = client
+        .converse_stream()
+        .model_id(profile_arn)
+        .messages(user_message()?)
+        .inference_config(InferenceConfiguration::builder().max_tokens(256).build())
+        .send()
+        .await
+        .map_err(|e| BenchError::Sdk(format!("ConverseStream: {e:?}")))?;
+    let mut offsets = vec![];
+    loop {
+        match out.stream.recv().await {
+            Ok(Some(_)) => offsets.push(ms(start.elapsed())),
+            Ok(None) => break,
+            Err(e) => return Err(BenchError::Sdk(format!("ConverseStream event: {e:?}"))),
+        }
+    }
+    Ok(offsets)
+}
+
+fn check_events(what: &str, offsets: &[f64]) -> Result<(), BenchError> {
+    if offsets.len() < 2 {
+        return Err(BenchError::BadAnswer {
+            what: what.into(),
+            detail: format!("{} stream events (expected several)", offsets.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Per event index, the median offset over streams; then the mean over events after the first.
+fn later_event_offset(streams: &[Vec<f64>], events: usize) -> f64 {
+    let per_event: Vec<f64> = (1..events)
+        .map(|i| {
+            let at: Vec<f64> = streams.iter().filter_map(|s| s.get(i).copied()).collect();
+            percentile(&at, 50.0)
+        })
+        .collect();
+    mean(&per_event)
+}
+
+/// Streaming against a paced emulator: first byte and per-event delay, one stream at a time
+/// and with many in flight.
+pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
+    let router = Arc::new(paced.router()?);
+    let client = paced.runtime_client();
+    router_stream(&router).await?;
+    direct_stream(&client, &paced.profile_arn).await?;
+    let (mut rt, mut dt, mut delay, mut crt, mut cdt, mut cmax) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..counts.repeats {
+        let (mut via, mut direct) = (vec![], vec![]);
+        for _ in 0..counts.streams {
+            let v = router_stream(&router).await?;
+            check_events("the router's stream", &v)?;
+            via.push(v);
+            let d = direct_stream(&client, &paced.profile_arn).await?;
+            check_events("ConverseStream", &d)?;
+            direct.push(d);
+        }
+        let firsts = |s: &[Vec<f64>]| s.iter().map(|o| o[0]).collect::<Vec<_>>();
+        rt.push(percentile(&firsts(&via), 50.0));
+        dt.push(percentile(&firsts(&direct), 50.0));
+        let events = via.iter().chain(&direct).map(Vec::len).min().unwrap_or(0);
+        delay.push(later_event_offset(&via, events) - later_event_offset(&direct, events));
+
+        let mut tasks = vec![];
+        for _ in 0..counts.concurrent_streams {
+            let router = Arc::clone(&router);
+            tasks.push(tokio::spawn(async move { router_stream(&router).await }));
+        }
+        let mut firsts_via = vec![];
+        for t in tasks {
+            let offsets = t
+                .await
+                .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
+            check_events("the router's stream", &offsets)?;
+            firsts_via.push(offsets[0]);
+        }
+        let mut tasks = vec![];
+        for _ in 0..counts.concurrent_streams {
+            let client = client.clone();
+            let arn = paced.profile_arn.clone();
+            tasks.push(tokio::spawn(
+                async move { direct_stream(&client, &arn).await },
+            ));
+        }
+        let mut firsts_direct = vec![];
+        for t in tasks {
+            let offsets = t
+                .await
+                .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
+            check_events("ConverseStream", &offsets)?;
+            firsts_direct.push(offsets[0]);
+        }
+        crt.push(percentile(&firsts_via, 50.0));
+        cdt.push(percentile(&firsts_direct, 50.0));
+        cmax.push(percentile(&firsts_via, 100.0));
+    }
+    let diff = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<_>>();
+    let s = "streaming (in-process, paced)";
+    let c = counts.concurrent_streams;
+    Ok(vec![
+        Row::new(s, "added time to first byte", "ms")
+            .values(&diff(&rt, &dt))
+            .target(Target::at_most(0.3))
+            .note(format!("pace {} ms/event", counts.pace_ms)),
+        Row::new(s, "time to first byte via router", "ms")
+            .values(&rt)
+            .floor_with_ratio(&rt, &dt),
+        Row::new(s, "added per-event forwarding delay", "ms").values(&delay),
+        Row::new(s, format!("added TTFB, {c} streams in flight"), "ms")
+            .values(&diff(&crt, &cdt))
+            .target(Target::at_most(0.3)),
+        Row::new(s, format!("TTFB via router, {c} in flight (median)"), "ms")
+            .values(&crt)
+            .floor_with_ratio(&crt, &cdt),
+        Row::new(s, format!("TTFB via router, {c} in flight (slowest)"), "ms").values(&cmax),
+    ])
+}
+
+struct Window {
+    ok: u64,
+    errors: u64,
+    secs: f64,
+    cpu_secs: f64,
+}
+
+/// `callers` tasks call back to back for `window`; CPU is that of every thread but the
+/// emulator's.
+async fn run_window<F, Fut>(callers: usize, window: Duration, call: F) -> Window
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), BenchError>> + Send,
+{
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let (_, cpu_before) = crate::cpu::split_cpu_seconds(EMULATOR_THREAD);
+    let start = Instant::now();
+    let deadline = start + window;
+    let mut tasks = vec![];
+    for _ in 0..callers {
+        let (call, ok, errors) = (call.clone(), Arc::clone(&ok), Arc::clone(&errors));
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                match call().await {
+                    Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        if t.await.is_err() {
+            errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let (_, cpu_after) = crate::cpu::split_cpu_seconds(EMULATOR_THREAD);
+    Window {
+        ok: ok.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        secs,
+        cpu_secs: cpu_after - cpu_before,
+    }
+}
+
+/// Requests per second at 1, 16 and 64 callers, router versus direct, and the requests per
+/// CPU-second of the caller side (the handler's cost per core).
+pub async fn throughput(stack: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
+    let router = Arc::new(stack.router()?);
+    let client = stack.runtime_client();
+    let arn = Arc::new(stack.profile_arn.clone());
+    let mut rows = vec![];
+    let s = "throughput (in-process)";
+    for callers in [1usize, 16, 64] {
+        let (mut rps, mut drps, mut core, mut dcore, mut errors) =
+            (vec![], vec![], vec![], vec![], 0u64);
+        for _ in 0..counts.repeats {
+            let r = Arc::clone(&router);
+            let w = run_window(callers, counts.throughput_window, move || {
+                let r = Arc::clone(&r);
+                async move { router_call(&r).await }
+            })
+            .await;
+            let (c, a) = (client.clone(), Arc::clone(&arn));
+            let d = run_window(callers, counts.throughput_window, move || {
+                let (c, a) = (c.clone(), Arc::clone(&a));
+                async move { direct_call(&c, &a).await }
+            })
+            .await;
+            errors += w.errors + d.errors;
+            rps.push(w.ok as f64 / w.secs);
+            drps.push(d.ok as f64 / d.secs);
+            core.push(w.ok as f64 / w.cpu_secs);
+            dcore.push(d.ok as f64 / d.cpu_secs);
+        }
+        rows.push(
+            Row::new(s, format!("req/s at {callers} callers"), "req/s")
+                .values(&rps)
+                .floor_with_ratio(&rps, &drps)
+                .note(format!("{errors} errors")),
+        );
+        rows.push(
+            Row::new(s, format!("errors at {callers} callers"), "errors")
+                .values(&[errors as f64])
+                .target(Target::at_most(0.0)),
+        );
+        let per_core = Row::new(
+            s,
+            format!("req per CPU-second at {callers} callers"),
+            "req/s",
+        )
+        .values(&core)
+        .floor_with_ratio(&core, &dcore)
+        .note("caller + handler + SDK threads; the emulator's excluded");
+        rows.push(if callers == 16 {
+            per_core.target(Target::at_least(6000.0))
+        } else {
+            per_core
+        });
+    }
+    Ok(rows)
+}
