@@ -85,6 +85,11 @@ impl<T: Bedrock> Bedrock for Arc<T> {
 }
 
 /// The SDK adapter: one shared `SdkConfig`, one client per region, built on first use.
+///
+/// Runtime clients (Converse, ConverseStream) have the SDK's retries switched off: the router
+/// retries itself, moving to the model's next profile (see [`crate::failover`]), instead of
+/// spending three attempts on a profile that is throttled. The control-plane client
+/// (GetInferenceProfile) keeps the SDK's retries.
 #[derive(Clone)]
 pub struct SdkBedrock {
     runtime: Arc<RegionalClients<aws_sdk_bedrockruntime::Client>>,
@@ -94,10 +99,12 @@ pub struct SdkBedrock {
 impl SdkBedrock {
     pub fn new(config: aws_config::SdkConfig) -> Self {
         Self {
-            runtime: Arc::new(RegionalClients::new(
-                config.clone(),
-                aws_sdk_bedrockruntime::Client::new,
-            )),
+            runtime: Arc::new(RegionalClients::new(config.clone(), |c| {
+                let conf = aws_sdk_bedrockruntime::config::Builder::from(c)
+                    .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_bedrockruntime::Client::from_conf(conf)
+            })),
             control: Arc::new(RegionalClients::new(config, aws_sdk_bedrock::Client::new)),
         }
     }
@@ -647,6 +654,18 @@ pub(crate) mod fake {
         pub profile_models: Mutex<HashMap<String, String>>,
         pub profile_error: Mutex<Option<BedrockError>>,
         pub profile_lookups: Mutex<usize>,
+        /// Calls to these model IDs fail with the given error (before any stream event).
+        pub failing_sites: Mutex<HashMap<String, BedrockError>>,
+    }
+
+    impl FakeBedrock {
+        fn site_failure(&self, site: &CallSite) -> Option<BedrockError> {
+            self.failing_sites
+                .lock()
+                .unwrap()
+                .get(&site.model_id)
+                .cloned()
+        }
     }
 
     impl Bedrock for FakeBedrock {
@@ -656,6 +675,9 @@ pub(crate) mod fake {
             request: ConverseRequest,
         ) -> Result<ConverseResponse, BedrockError> {
             self.calls.lock().unwrap().push((site.clone(), request));
+            if let Some(e) = self.site_failure(site) {
+                return Err(e);
+            }
             self.reply.lock().unwrap().clone().unwrap_or_else(|| {
                 Err(BedrockError::new(
                     BedrockErrorKind::InternalServer,
@@ -670,6 +692,9 @@ pub(crate) mod fake {
             request: ConverseRequest,
         ) -> Result<EventStream, BedrockError> {
             self.calls.lock().unwrap().push((site.clone(), request));
+            if let Some(e) = self.site_failure(site) {
+                return Err(e);
+            }
             if let Some(e) = self.stream_error.lock().unwrap().clone() {
                 return Err(e);
             }

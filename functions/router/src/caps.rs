@@ -15,4 +15,18 @@ pub struct Target {
     /// True when `call_id` is an inference-profile ARN.
     pub is_profile: bool,
     pub caps: Caps,
+    /// Every place the call may go, `call_id`/`region` first, then the model's further
+    /// profiles (`additionalInferenceProfiles`), tried in turn on throttling or an outage.
+    pub sites: Vec<crate::bedrock::CallSite>,
+}
+
+impl Target {
+    /// The same target with `site` as the profile called (for errors and logs of one attempt).
+    pub fn at(&self, site: &crate::bedrock::CallSite) -> Self {
+        Self {
+            call_id: site.model_id.clone(),
+            region: site.region.clone(),
+            ..self.clone()
+        }
+    }
 }

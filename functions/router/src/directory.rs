@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::bedrock::Bedrock;
+use crate::bedrock::{Bedrock, CallSite};
 use crate::caps::{Caps, Target};
 use crate::error::{BedrockErrorKind, RouterError};
 
@@ -20,6 +20,8 @@ pub struct Resolution {
     pub is_profile: bool,
     /// Known from the friendly ID; `None` means "ask what the profile holds".
     pub caps: Option<Caps>,
+    /// Further profiles for the same model, after `call_id`/`region`.
+    pub alternates: Vec<CallSite>,
 }
 
 /// One entry of `GET /v1/models`.
@@ -104,7 +106,13 @@ impl ProfileCapsCache {
                 .caps_for_model(&resolution.call_id)
                 .unwrap_or_else(Caps::conservative),
         };
+        let mut sites = vec![CallSite {
+            model_id: resolution.call_id.clone(),
+            region: resolution.region.clone(),
+        }];
+        sites.extend(resolution.alternates);
         Ok(Target {
+            sites,
             friendly_id: resolution.friendly_id,
             call_id: resolution.call_id,
             region: resolution.region,

@@ -144,6 +144,12 @@ pub enum RouterError {
         source: BedrockError,
     },
 
+    /// The same answer for a missing and a wrong key, so nothing about what exists leaks.
+    #[error(
+        "Missing or incorrect API key. Send your key as `Authorization: Bearer <key>` or in the `x-api-key` header."
+    )]
+    Unauthorized,
+
     #[error("configuration error: {0}")]
     Config(String),
 
@@ -236,6 +242,12 @@ pub fn render(err: &RouterError) -> Rendered {
             "invalid_request_error",
             Some("method_not_allowed"),
             "UnknownOperationException",
+        ),
+        RouterError::Unauthorized => plain(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            Some("invalid_api_key"),
+            "AccessDeniedException",
         ),
         RouterError::Bedrock {
             friendly_id,
@@ -407,6 +419,9 @@ pub fn error_response(err: &RouterError, flavor: Flavor) -> Response<Bytes> {
     }
     if let Some(secs) = rendered.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if matches!(err, RouterError::Unauthorized) {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }

@@ -1,4 +1,11 @@
-//! The HTTP surface: routing, body limits, and the four routes.
+//! The HTTP surface: routing, authentication, body limits, and the four routes.
+//!
+//! Every route but `/health` first finds the caller's tenant ([`crate::auth`]); the tenant's
+//! own directory resolves models, and its name goes into `requestMetadata` (`tenant`) and the
+//! metrics. Bedrock calls go through [`crate::failover`]: spread over the model's profiles and
+//! retried on the next one on throttling or an outage, never after a stream has started.
+//! Responses that reached Bedrock carry `x-router-profile`, `x-router-region` and
+//! `x-router-attempts`; every authenticated response carries `x-router-tenant`.
 //!
 //! Errors known before a stream starts (including a first stream event that is an error) become
 //! real HTTP statuses; once bytes have gone out, a failure ends the stream with an error event.
@@ -16,13 +23,16 @@ use http_body_util::{BodyExt as _, Full, StreamBody, combinators::UnsyncBoxBody}
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
+use crate::auth::Authenticator;
 use crate::bedrock::{Bedrock, CallSite, EventStream};
 use crate::caps::Target;
 use crate::converse::{
-    ContentBlock, ConverseRequest, StreamEvent, SystemBlock, Tool, ToolResultContent,
+    ContentBlock, ConverseRequest, ConverseResponse, StreamEvent, SystemBlock, Tool,
+    ToolResultContent,
 };
 use crate::directory::{Directory, ProfileCapsCache};
 use crate::error::{BedrockError, Flavor, RouterError, error_body, error_response, render};
+use crate::failover::{RetryPolicy, Rotation, is_retryable};
 use crate::metrics::{MetricsSink, RequestRecord, RouteName};
 use crate::openai::{self, ChunkTranslator};
 use crate::sse;
@@ -70,10 +80,32 @@ impl<B, D> Clone for Router<B, D> {
 
 struct Inner<B, D> {
     bedrock: B,
-    directory: D,
+    /// Index 0 is the default tenant (the shared map); tenant `i` of the authenticator's
+    /// config is at `i + 1`.
+    tenants: Vec<TenantSlot<D>>,
+    auth: Authenticator,
     profile_caps: ProfileCapsCache,
     sink: Arc<dyn MetricsSink>,
     max_body_bytes: usize,
+    retry: RetryPolicy,
+    rotation: Rotation,
+}
+
+struct TenantSlot<D> {
+    name: String,
+    directory: D,
+}
+
+/// What a multi-tenant router is made of.
+pub struct RouterParts<B, D> {
+    pub bedrock: B,
+    /// The shared models, served to the default tenant.
+    pub shared: D,
+    /// Decides each request's tenant; its tenants get directories from `Router::with_tenants`.
+    pub auth: Authenticator,
+    pub sink: Arc<dyn MetricsSink>,
+    pub max_body_bytes: usize,
+    pub retry: RetryPolicy,
 }
 
 enum Route<'a> {
@@ -86,19 +118,60 @@ enum Route<'a> {
 }
 
 impl<B: Bedrock, D: Directory> Router<B, D> {
+    /// A router with one (default) tenant, in `AWS_IAM` mode: every caller gets `directory`.
     pub fn new(
         bedrock: B,
         directory: D,
         sink: Arc<dyn MetricsSink>,
         max_body_bytes: usize,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
+        Self::build(
+            RouterParts {
                 bedrock,
-                directory,
-                profile_caps: ProfileCapsCache::default(),
+                shared: directory,
+                auth: Authenticator::iam_only(),
                 sink,
                 max_body_bytes,
+                retry: RetryPolicy::default(),
+            },
+            Vec::new(),
+        )
+    }
+
+    /// A router for many tenants: `directory_for` builds each configured tenant's directory.
+    pub fn with_tenants(
+        parts: RouterParts<B, D>,
+        directory_for: impl Fn(&shared::tenants::Tenant) -> D,
+    ) -> Self {
+        let tenants = parts
+            .auth
+            .tenants()
+            .tenants
+            .iter()
+            .map(|t| TenantSlot {
+                name: t.name.clone(),
+                directory: directory_for(t),
+            })
+            .collect();
+        Self::build(parts, tenants)
+    }
+
+    fn build(parts: RouterParts<B, D>, configured: Vec<TenantSlot<D>>) -> Self {
+        let mut tenants = vec![TenantSlot {
+            name: shared::tenants::DEFAULT_TENANT.to_owned(),
+            directory: parts.shared,
+        }];
+        tenants.extend(configured);
+        Self {
+            inner: Arc::new(Inner {
+                bedrock: parts.bedrock,
+                tenants,
+                auth: parts.auth,
+                profile_caps: ProfileCapsCache::default(),
+                sink: parts.sink,
+                max_body_bytes: parts.max_body_bytes,
+                retry: parts.retry,
+                rotation: Rotation::default(),
             }),
         }
     }
@@ -137,12 +210,29 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                         path: path.clone(),
                         allowed,
                     })
+                } else if matches!(route, Route::Health) {
+                    Ok(json_reply(StatusCode::OK, &json!({"status": "ok"})))
                 } else {
-                    self.dispatch(route, req.body(), &mut record).await
+                    match self.inner.auth.tenant_of(&req) {
+                        Ok(index) => {
+                            // Indexes come from the same tenant list the slots were built from.
+                            match self.inner.tenants.get(index) {
+                                Some(tenant) => {
+                                    record.tenant = Some(tenant.name.clone());
+                                    self.dispatch(route, req.body(), tenant, &mut record).await
+                                }
+                                None => Err(RouterError::Internal(format!(
+                                    "tenant index {index} has no directory"
+                                ))),
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }
         };
-        match result {
+        let headers = call_headers(&record);
+        let mut response = match result {
             Ok(Reply::Whole(response)) => {
                 record.status = response.status().as_u16();
                 response.map(|b| Full::new(b).boxed_unsync())
@@ -157,23 +247,26 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 record.status = response.status().as_u16();
                 response.map(|b| Full::new(b).boxed_unsync())
             }
-        }
+        };
+        response.headers_mut().extend(headers);
+        response
     }
 
     async fn dispatch(
         &self,
         route: Route<'_>,
         body: &[u8],
+        tenant: &TenantSlot<D>,
         record: &mut RequestRecord,
     ) -> Result<Reply, RouterError> {
+        let dir = &tenant.directory;
         match route {
             Route::Health => Ok(json_reply(StatusCode::OK, &json!({"status": "ok"}))),
-            Route::Models => Ok(json_reply(StatusCode::OK, &self.models())),
+            Route::Models => Ok(json_reply(StatusCode::OK, &models(dir))),
             Route::Model(raw_id) => {
                 let id = decode_segment(raw_id)?;
-                let resolution = self.inner.directory.resolve(&id)?;
-                let listed = self
-                    .models_data()
+                let resolution = dir.resolve(&id)?;
+                let listed = models_data(dir)
                     .into_iter()
                     .find(|m| m["id"] == resolution.friendly_id.as_str())
                     .ok_or_else(|| {
@@ -186,7 +279,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             }
             Route::ChatCompletions => {
                 let value = self.parse_body(body)?;
-                self.chat(value, record).await
+                self.chat(value, tenant, record).await
             }
             Route::Converse(raw_id) | Route::ConverseStream(raw_id) => {
                 let stream = matches!(route, Route::ConverseStream(_));
@@ -200,7 +293,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                     })?
                     .into_owned();
                 let value = self.parse_body(body)?;
-                self.native(&model, value, stream, record).await
+                self.native(&model, value, stream, tenant, record).await
             }
         }
     }
@@ -222,59 +315,128 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         })
     }
 
-    fn models(&self) -> Value {
-        json!({"object": "list", "data": self.models_data()})
-    }
-
-    fn models_data(&self) -> Vec<Value> {
-        self
-            .inner
-            .directory
-            .list()
-            .into_iter()
-            .map(|m| {
-                json!({
-                    "id": m.id,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": if m.via_profile { "bedrock-application-inference-profile" } else { "bedrock" },
-                    "capabilities": m.caps.as_ref().map(openai::caps_json),
-                })
-            })
-            .collect()
-    }
-
-    async fn target(&self, model: &str, record: &mut RequestRecord) -> Result<Target, RouterError> {
-        let resolution = self.inner.directory.resolve(model)?;
+    async fn target(
+        &self,
+        dir: &D,
+        model: &str,
+        record: &mut RequestRecord,
+    ) -> Result<Target, RouterError> {
+        let resolution = dir.resolve(model)?;
         record.model = Some(resolution.friendly_id.clone());
         self.inner
             .profile_caps
-            .target(&self.inner.bedrock, &self.inner.directory, resolution)
+            .target(&self.inner.bedrock, dir, resolution)
             .await
     }
 
-    async fn chat(&self, value: Value, record: &mut RequestRecord) -> Result<Reply, RouterError> {
-        let chat = openai::parse_chat_request(value)?;
-        let target = self.target(&chat.model, record).await?;
-        let request = openai::to_converse(&chat, &target)?;
-        let site = CallSite {
-            model_id: target.call_id.clone(),
-            region: target.region.clone(),
+    /// The target's call sites in this request's order: round-robin start, then the rest.
+    fn plan(&self, target: &Target) -> (Vec<CallSite>, usize) {
+        let mut sites = if target.sites.is_empty() {
+            vec![CallSite {
+                model_id: target.call_id.clone(),
+                region: target.region.clone(),
+            }]
+        } else {
+            target.sites.clone()
         };
-        let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
-        let created = chrono::Utc::now().timestamp();
-        tracing::info!(model = %target.friendly_id, call_id = %target.call_id, region = %target.region, stream = chat.stream, "chat completion");
-        if chat.stream {
-            let events = self
+        let start = self.inner.rotation.start(sites.len());
+        sites.rotate_left(start);
+        let attempts = self.inner.retry.attempts_for(sites.len());
+        (sites, attempts)
+    }
+
+    /// Converse with failover; the record learns the profile that answered and the attempts.
+    async fn converse_with_failover(
+        &self,
+        target: &Target,
+        request: ConverseRequest,
+        record: &mut RequestRecord,
+    ) -> Result<ConverseResponse, RouterError> {
+        let (sites, attempts) = self.plan(target);
+        let mut attempt = 0;
+        loop {
+            let site = &sites[attempt % sites.len()];
+            attempt += 1;
+            self.before_attempt(attempt, site, record).await;
+            match self.inner.bedrock.converse(site, request.clone()).await {
+                Ok(response) => return Ok(response),
+                Err(e) if is_retryable(e.kind) && attempt < attempts => {
+                    tracing::warn!(model = %target.friendly_id, call_id = %site.model_id, region = %site.region, kind = ?e.kind, attempt, "Bedrock overloaded or unreachable; trying the next profile");
+                }
+                Err(e) => return Err(bedrock_error(&target.at(site), e)),
+            }
+        }
+    }
+
+    /// ConverseStream with failover up to the first event; once an event is in hand the
+    /// stream is committed and a later failure ends it with an error event, never a re-send.
+    async fn open_stream_with_failover(
+        &self,
+        target: &Target,
+        request: ConverseRequest,
+        record: &mut RequestRecord,
+    ) -> Result<((Option<StreamEvent>, EventStream), Target), RouterError> {
+        let (sites, attempts) = self.plan(target);
+        let mut attempt = 0;
+        loop {
+            let site = &sites[attempt % sites.len()];
+            attempt += 1;
+            self.before_attempt(attempt, site, record).await;
+            let opened = match self
                 .inner
                 .bedrock
-                .converse_stream(&site, request)
+                .converse_stream(site, request.clone())
                 .await
-                .map_err(|e| bedrock_error(&target, e))?;
-            let first = first_event(events, &target).await?;
+            {
+                Ok(mut events) => match events.next().await {
+                    Some(Ok(event)) => Ok((Some(event), events)),
+                    Some(Err(e)) => Err(e),
+                    None => Ok((None, events)),
+                },
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(first) => return Ok((first, target.at(site))),
+                Err(e) if is_retryable(e.kind) && attempt < attempts => {
+                    tracing::warn!(model = %target.friendly_id, call_id = %site.model_id, region = %site.region, kind = ?e.kind, attempt, "Bedrock overloaded or unreachable before the stream started; trying the next profile");
+                }
+                Err(e) => return Err(bedrock_error(&target.at(site), e)),
+            }
+        }
+    }
+
+    async fn before_attempt(&self, attempt: usize, site: &CallSite, record: &mut RequestRecord) {
+        let delay = self.inner.retry.delay_before(attempt);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        record.attempts += 1;
+        record.profile = Some(site.model_id.clone());
+        record.region = Some(site.region.clone());
+    }
+
+    async fn chat(
+        &self,
+        value: Value,
+        tenant: &TenantSlot<D>,
+        record: &mut RequestRecord,
+    ) -> Result<Reply, RouterError> {
+        let chat = openai::parse_chat_request(value)?;
+        let target = self.target(&tenant.directory, &chat.model, record).await?;
+        let mut request = openai::to_converse(&chat, &target)?;
+        request
+            .request_metadata
+            .insert("tenant".to_owned(), openai::metadata_value(&tenant.name));
+        let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
+        let created = chrono::Utc::now().timestamp();
+        tracing::info!(model = %target.friendly_id, tenant = %tenant.name, profiles = target.sites.len(), stream = chat.stream, "chat completion");
+        if chat.stream {
+            let (first, used) = self
+                .open_stream_with_failover(&target, request, record)
+                .await?;
             Ok(Reply::Stream(PendingStream {
                 first,
-                target,
+                target: used,
                 dialect: Dialect::OpenAi(ChunkTranslator::new(
                     id,
                     created,
@@ -284,11 +446,8 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             }))
         } else {
             let response = self
-                .inner
-                .bedrock
-                .converse(&site, request)
-                .await
-                .map_err(|e| bedrock_error(&target, e))?;
+                .converse_with_failover(&target, request, record)
+                .await?;
             record.input_tokens = response.usage.input_tokens;
             record.output_tokens = response.usage.output_tokens;
             Ok(json_reply(
@@ -303,6 +462,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         model: &str,
         value: Value,
         stream: bool,
+        tenant: &TenantSlot<D>,
         record: &mut RequestRecord,
     ) -> Result<Reply, RouterError> {
         let mut request: ConverseRequest = serde_json::from_value(value).map_err(|e| {
@@ -311,33 +471,22 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 format!("the body does not match the Converse request shape: {e}"),
             )
         })?;
-        let target = self.target(model, record).await?;
-        check_native(&mut request, &target)?;
-        let site = CallSite {
-            model_id: target.call_id.clone(),
-            region: target.region.clone(),
-        };
-        tracing::info!(model = %target.friendly_id, call_id = %target.call_id, region = %target.region, stream, "native converse");
+        let target = self.target(&tenant.directory, model, record).await?;
+        check_native(&mut request, &target, &tenant.name)?;
+        tracing::info!(model = %target.friendly_id, tenant = %tenant.name, profiles = target.sites.len(), stream, "native converse");
         if stream {
-            let events = self
-                .inner
-                .bedrock
-                .converse_stream(&site, request)
-                .await
-                .map_err(|e| bedrock_error(&target, e))?;
-            let first = first_event(events, &target).await?;
+            let (first, used) = self
+                .open_stream_with_failover(&target, request, record)
+                .await?;
             Ok(Reply::Stream(PendingStream {
                 first,
-                target,
+                target: used,
                 dialect: Dialect::Native,
             }))
         } else {
             let response = self
-                .inner
-                .bedrock
-                .converse(&site, request)
-                .await
-                .map_err(|e| bedrock_error(&target, e))?;
+                .converse_with_failover(&target, request, record)
+                .await?;
             record.input_tokens = response.usage.input_tokens;
             record.output_tokens = response.usage.output_tokens;
             let body = serde_json::to_value(&response).map_err(|e| {
@@ -346,6 +495,48 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             Ok(json_reply(StatusCode::OK, &body))
         }
     }
+}
+
+fn models<D: Directory>(dir: &D) -> Value {
+    json!({"object": "list", "data": models_data(dir)})
+}
+
+fn models_data<D: Directory>(dir: &D) -> Vec<Value> {
+    dir.list()
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "object": "model",
+                "created": 0,
+                "owned_by": if m.via_profile { "bedrock-application-inference-profile" } else { "bedrock" },
+                "capabilities": m.caps.as_ref().map(openai::caps_json),
+            })
+        })
+        .collect()
+}
+
+/// The headers that say who was served and where the call went.
+fn call_headers(record: &RequestRecord) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    if let Some(t) = &record.tenant {
+        put("x-router-tenant", t);
+    }
+    if let Some(p) = &record.profile {
+        put("x-router-profile", p);
+    }
+    if let Some(r) = &record.region {
+        put("x-router-region", r);
+    }
+    if record.attempts > 0 {
+        put("x-router-attempts", &record.attempts.to_string());
+    }
+    headers
 }
 
 /// Strips the `/lambda-url/<function>` prefix that local emulators of Function URLs may leave in.
@@ -401,7 +592,11 @@ fn bedrock_error(target: &Target, source: BedrockError) -> RouterError {
 
 /// Checks a native request against the model's capabilities and adds the friendly ID to
 /// `requestMetadata`.
-fn check_native(request: &mut ConverseRequest, target: &Target) -> Result<(), RouterError> {
+fn check_native(
+    request: &mut ConverseRequest,
+    target: &Target,
+    tenant: &str,
+) -> Result<(), RouterError> {
     let unsupported = |feature: &str, param: &str, remedy: &str| RouterError::Unsupported {
         model: target.friendly_id.clone(),
         feature: feature.to_owned(),
@@ -514,12 +709,15 @@ fn check_native(request: &mut ConverseRequest, target: &Target) -> Result<(), Ro
         "model".to_owned(),
         openai::metadata_value(&target.friendly_id),
     );
+    request
+        .request_metadata
+        .insert("tenant".to_owned(), openai::metadata_value(tenant));
     if request.request_metadata.len() > MAX_METADATA_ENTRIES {
         return Err(RouterError::invalid(
             "requestMetadata",
             format!(
-                "`requestMetadata` may hold at most {} entries of your own; the router adds `model`",
-                MAX_METADATA_ENTRIES - 1
+                "`requestMetadata` may hold at most {} entries of your own; the router adds `model` and `tenant`",
+                MAX_METADATA_ENTRIES - 2
             ),
         ));
     }
@@ -549,18 +747,6 @@ fn json_reply(status: StatusCode, value: &Value) -> Reply {
         HeaderValue::from_static("application/json"),
     );
     Reply::Whole(response)
-}
-
-/// Pulls the first event so that an immediate failure is a real HTTP status, not a 200 stream.
-async fn first_event(
-    mut events: EventStream,
-    target: &Target,
-) -> Result<(Option<StreamEvent>, EventStream), RouterError> {
-    match events.next().await {
-        Some(Ok(event)) => Ok((Some(event), events)),
-        Some(Err(e)) => Err(bedrock_error(target, e)),
-        None => Ok((None, events)),
-    }
 }
 
 enum Dialect {

@@ -4,11 +4,13 @@
 //!
 //! Modules carry no Lambda types except [`handler`], which takes a `lambda_http::Request`.
 
+pub mod auth;
 pub mod bedrock;
 pub mod caps;
 pub mod converse;
 pub mod directory;
 pub mod error;
+pub mod failover;
 pub mod handler;
 pub mod metrics;
 pub mod openai;
@@ -16,4 +18,4 @@ pub mod profiles;
 pub mod sse;
 
 pub use error::RouterError;
-pub use handler::{DEFAULT_MAX_BODY_BYTES, Router, RouterBody};
+pub use handler::{DEFAULT_MAX_BODY_BYTES, Router, RouterBody, RouterParts};

@@ -1,8 +1,10 @@
 //! One CloudWatch embedded-metric-format (EMF) document per request.
 //!
 //! Written with the shared EMF writer. Dimensions are bounded: `Model` is a configured friendly
-//! ID or `-` (never a caller-supplied string that matched nothing), `Route` is one of a fixed
-//! set, `Outcome` is `ok`, `client_error`, `throttled` or `server_error`. The document is
+//! ID or `-` (never a caller-supplied string that matched nothing), `Tenant` a configured
+//! tenant name, `default` or `-` (not authenticated), `Region` the region of the profile that
+//! answered (or `-`), `Route` one of a fixed set, `Outcome` `ok`, `client_error`, `throttled` or
+//! `server_error`. `Attempts` counts the Bedrock calls made (more than 1 after a failover). The document is
 //! written when the request record is dropped, so a stream the caller abandons is still
 //! counted.
 
@@ -69,6 +71,13 @@ pub struct RequestRecord {
     started: Instant,
     pub route: RouteName,
     pub model: Option<String>,
+    /// The tenant's name once the caller is known.
+    pub tenant: Option<String>,
+    /// The profile (or model ID) that answered, and its region.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// Bedrock calls made for this request.
+    pub attempts: u32,
     pub status: u16,
     pub first_token: Option<Duration>,
     pub input_tokens: u64,
@@ -83,6 +92,10 @@ impl RequestRecord {
             started: Instant::now(),
             route,
             model: None,
+            tenant: None,
+            profile: None,
+            region: None,
+            attempts: 0,
             status: 200,
             first_token: None,
             input_tokens: 0,
@@ -113,9 +126,15 @@ impl RequestRecord {
             .dimension(Dimension::Model, self.model.as_deref().unwrap_or("-"))?
             .dimension(Dimension::Route, self.route.as_str())?
             .dimension(Dimension::Outcome, self.outcome())?
+            .dimension(Dimension::Tenant, self.tenant.as_deref().unwrap_or("-"))?
+            .dimension(Dimension::Region, self.region.as_deref().unwrap_or("-"))?
             .dimension_set(&[Dimension::Model, Dimension::Outcome])?
             .dimension_set(&[Dimension::Route, Dimension::Outcome])?
+            .dimension_set(&[Dimension::Tenant, Dimension::Model])?
+            .dimension_set(&[Dimension::Tenant, Dimension::Outcome])?
+            .dimension_set(&[Dimension::Model, Dimension::Region])?
             .metric("Requests", Unit::Count, 1.0)?
+            .metric("Attempts", Unit::Count, f64::from(self.attempts))?
             .metric("Latency", Unit::Milliseconds, ms(self.started.elapsed()))?
             .metric("InputTokens", Unit::Count, self.input_tokens as f64)?
             .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?;
@@ -165,7 +184,13 @@ mod tests {
         assert!(doc["TimeToFirstToken"].is_number());
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            serde_json::json!([["Model", "Outcome"], ["Route", "Outcome"]])
+            serde_json::json!([
+                ["Model", "Outcome"],
+                ["Route", "Outcome"],
+                ["Tenant", "Model"],
+                ["Tenant", "Outcome"],
+                ["Model", "Region"]
+            ])
         );
         let names: Vec<_> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()

@@ -1508,6 +1508,7 @@ mod tests {
             region: "us-east-1".into(),
             is_profile: true,
             caps,
+            sites: Vec::new(),
         }
     }
 

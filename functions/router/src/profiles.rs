@@ -3,6 +3,7 @@
 use shared::catalog::capabilities_for;
 use shared::profile_map::{ProfileMap, ResolveError};
 
+use crate::bedrock::CallSite;
 use crate::caps::Caps;
 use crate::directory::{Directory, Listed, Resolution};
 use crate::error::RouterError;
@@ -59,7 +60,18 @@ impl Directory for ProfileDirectory {
         } else {
             None
         };
+        let alternates = self
+            .map
+            .call_sites(&target.friendly_id)
+            .into_iter()
+            .skip(1)
+            .map(|s| CallSite {
+                model_id: s.call_id,
+                region: s.region,
+            })
+            .collect();
         Ok(Resolution {
+            alternates,
             friendly_id: target.friendly_id.clone(),
             call_id: target.call_id.clone(),
             region: target.region.clone(),

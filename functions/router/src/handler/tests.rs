@@ -19,6 +19,8 @@ use crate::openai::tests_support::full_caps;
 
 const ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
+const WEST_ARN: &str =
+    "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/westwestwest";
 const UNKNOWN_ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/zzzzzzzzzz99";
 
@@ -33,6 +35,7 @@ impl Directory for FixedDirectory {
                 region: "eu-west-1".into(),
                 is_profile: true,
                 caps: Some(full_caps()),
+                alternates: Vec::new(),
             }),
             "team-model" => Ok(Resolution {
                 friendly_id: "team-model".into(),
@@ -40,6 +43,18 @@ impl Directory for FixedDirectory {
                 region: "eu-west-1".into(),
                 is_profile: true,
                 caps: None,
+                alternates: Vec::new(),
+            }),
+            "pooled" => Ok(Resolution {
+                friendly_id: "pooled".into(),
+                call_id: ARN.into(),
+                region: "eu-west-1".into(),
+                is_profile: true,
+                caps: Some(full_caps()),
+                alternates: vec![CallSite {
+                    model_id: WEST_ARN.into(),
+                    region: "us-west-2".into(),
+                }],
             }),
             "titan" => Ok(Resolution {
                 friendly_id: "titan".into(),
@@ -47,6 +62,7 @@ impl Directory for FixedDirectory {
                 region: "us-east-1".into(),
                 is_profile: false,
                 caps: Some(Caps::conservative()),
+                alternates: Vec::new(),
             }),
             other => Err(RouterError::UnknownModel {
                 model: other.to_owned(),
@@ -716,5 +732,138 @@ mod fuzz {
             let (status, _, text) = runtime.block_on(call(&h, "POST", "/v1/chat/completions", &body.to_string()));
             prop_assert!(status.as_u16() < 500, "{} -> {} {}", body, status, text);
         }
+    }
+}
+
+const POOLED: &str = r#"{"model":"pooled","messages":[{"role":"user","content":"hi"}]}"#;
+
+fn throttled() -> BedrockError {
+    BedrockError::new(BedrockErrorKind::Throttling, "Too many requests")
+}
+
+#[tokio::test]
+async fn requests_alternate_between_a_models_profiles() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+    let mut used = Vec::new();
+    for _ in 0..4 {
+        let (status, headers, body) = call(&h, "POST", "/v1/chat/completions", POOLED).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["x-router-attempts"], "1");
+        used.push(headers["x-router-profile"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(used, vec![ARN, WEST_ARN, ARN, WEST_ARN]);
+}
+
+#[tokio::test]
+async fn a_throttled_profile_fails_over_to_the_next_with_every_call_answered() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+    h.fake
+        .failing_sites
+        .lock()
+        .unwrap()
+        .insert(ARN.into(), throttled());
+    for _ in 0..4 {
+        let (status, headers, body) = call(&h, "POST", "/v1/chat/completions", POOLED).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["x-router-profile"], WEST_ARN);
+        assert_eq!(headers["x-router-region"], "us-west-2");
+    }
+    let lines = h.sink.0.lock().unwrap();
+    let attempts: Vec<f64> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["Attempts"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(attempts, vec![2.0, 1.0, 2.0, 1.0]);
+    let doc: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(doc["Region"], "us-west-2");
+    assert_eq!(doc["Tenant"], "default");
+}
+
+#[tokio::test]
+async fn a_stream_fails_over_before_its_first_event_only() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = stream_events(&["Hel", "lo"]);
+    h.fake.failing_sites.lock().unwrap().insert(
+        ARN.into(),
+        BedrockError::new(BedrockErrorKind::ServiceUnavailable, "unavailable"),
+    );
+    let body = r#"{"model":"pooled","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+    let (status, headers, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(headers["x-router-attempts"], "2");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+}
+
+#[tokio::test]
+async fn a_stream_that_delivered_data_is_never_sent_again() {
+    let h = harness();
+    let mut events = stream_events(&["Hel", "lo"]);
+    events.truncate(2);
+    events.push(Err(throttled()));
+    *h.fake.events.lock().unwrap() = events;
+    let body = r#"{"model":"pooled","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+    let (status, headers, text) = call(&h, "POST", "/v1/chat/completions", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-router-attempts"], "1");
+    assert!(text.contains("Hel"), "{text}");
+    assert!(text.contains("\"error\""), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    assert_eq!(h.fake.calls.lock().unwrap().len(), 1, "not re-sent");
+}
+
+#[tokio::test]
+async fn client_errors_are_not_failed_over() {
+    for kind in [
+        BedrockErrorKind::Validation,
+        BedrockErrorKind::AccessDenied,
+        BedrockErrorKind::ResourceNotFound,
+    ] {
+        let h = harness();
+        *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+        h.fake
+            .failing_sites
+            .lock()
+            .unwrap()
+            .insert(ARN.into(), BedrockError::new(kind, "no"));
+        let (status, headers, _) = call(&h, "POST", "/v1/chat/completions", POOLED).await;
+        assert!(status.is_client_error(), "{kind:?}: {status}");
+        assert_eq!(headers["x-router-attempts"], "1", "{kind:?}");
+        assert_eq!(h.fake.calls.lock().unwrap().len(), 1, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_single_profile_is_retried_with_back_off_then_429() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Err(throttled()));
+    let (status, headers, _) = call(&h, "POST", "/v1/chat/completions", HELLO).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["x-router-attempts"], "3");
+    assert_eq!(headers["retry-after"], "2");
+    assert_eq!(h.fake.calls.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_tenant_is_written_into_request_metadata_on_both_routes() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("ok")));
+    call(&h, "POST", "/v1/chat/completions", HELLO).await;
+    call(
+        &h,
+        "POST",
+        "/model/claude/converse",
+        r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+    )
+    .await;
+    let calls = h.fake.calls.lock().unwrap();
+    assert_eq!(calls.len(), 2);
+    for (_, req) in calls.iter() {
+        assert_eq!(req.request_metadata["tenant"], "default");
     }
 }

@@ -1,0 +1,184 @@
+//! Spreading calls over a model's profiles and failing over between them.
+//!
+//! A friendly ID may have several profiles (its `inferenceProfiles` entry plus
+//! `additionalInferenceProfiles`, e.g. one per region or account). Each request starts at the
+//! next profile in turn (round-robin), and a call that fails because Bedrock is overloaded or
+//! unreachable — throttling, model not ready, service unavailable, internal errors, connection
+//! failures — is retried on the next profile after a jittered exponential back-off ("full
+//! jitter": a random delay between 0 and `base · 2^(attempt-1)`, capped). Client errors
+//! (validation, access denied, not found, quota) are never retried: another profile would
+//! refuse them too, or the caller must act.
+//!
+//! The SDK's own retries are disabled for Bedrock runtime calls (see
+//! [`crate::bedrock::SdkBedrock`]): otherwise every throttle would cost three attempts on the
+//! same profile before the router could move on. With a single profile the router still makes
+//! up to `max_attempts` calls with back-off, as the SDK would have.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::error::{BedrockErrorKind, RouterError};
+
+/// Env var overriding how many calls one request may make in all (default 3).
+pub const ENV_MAX_ATTEMPTS: &str = "ROUTER_MAX_ATTEMPTS";
+
+/// How hard the router tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls per request in all; raised to the number of profiles so each is tried once.
+    pub max_attempts: usize,
+    /// The first back-off's upper bound.
+    pub base_delay: Duration,
+    /// No back-off is longer than this.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy with `ROUTER_MAX_ATTEMPTS`'s value applied, if set.
+    pub fn from_env_value(value: Option<&str>) -> Result<Self, RouterError> {
+        let mut policy = Self::default();
+        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            policy.max_attempts = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10).contains(n))
+                .ok_or_else(|| {
+                    RouterError::Config(format!(
+                        "{ENV_MAX_ATTEMPTS} must be a whole number from 1 to 10, got {v:?}"
+                    ))
+                })?;
+        }
+        Ok(policy)
+    }
+
+    /// Calls allowed for a model with `sites` profiles.
+    pub fn attempts_for(&self, sites: usize) -> usize {
+        self.max_attempts.max(sites).max(1)
+    }
+
+    /// The pause before attempt `attempt` (1-based; the first attempt has none).
+    pub fn delay_before(&self, attempt: usize) -> Duration {
+        if attempt <= 1 {
+            return Duration::ZERO;
+        }
+        let exp = u32::try_from(attempt - 2).unwrap_or(u32::MAX).min(16);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::random_range(0..=millis))
+    }
+}
+
+/// Whether a failure is Bedrock being overloaded or unreachable (worth another profile), not
+/// something about the request.
+pub fn is_retryable(kind: BedrockErrorKind) -> bool {
+    matches!(
+        kind,
+        BedrockErrorKind::Throttling
+            | BedrockErrorKind::ModelNotReady
+            | BedrockErrorKind::ServiceUnavailable
+            | BedrockErrorKind::InternalServer
+            | BedrockErrorKind::Transport
+    )
+}
+
+/// Round-robin starting points, shared by all requests of one function instance.
+#[derive(Debug, Default)]
+pub struct Rotation(AtomicUsize);
+
+impl Rotation {
+    /// The first profile to try out of `sites`.
+    pub fn start(&self, sites: usize) -> usize {
+        if sites <= 1 {
+            return 0;
+        }
+        self.0.fetch_add(1, Ordering::Relaxed) % sites
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_overload_and_outage_errors_fail_over() {
+        use BedrockErrorKind as K;
+        for k in [
+            K::Throttling,
+            K::ModelNotReady,
+            K::ServiceUnavailable,
+            K::InternalServer,
+            K::Transport,
+        ] {
+            assert!(is_retryable(k), "{k:?}");
+        }
+        for k in [
+            K::Validation,
+            K::AccessDenied,
+            K::ResourceNotFound,
+            K::ServiceQuotaExceeded,
+            K::ModelTimeout,
+            K::ModelError,
+            K::ModelStreamError,
+        ] {
+            assert!(!is_retryable(k), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn back_off_is_jittered_below_an_exponential_ceiling() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay_before(1), Duration::ZERO);
+        for attempt in 2..8 {
+            let ceiling = (100u64 << (attempt - 2)).min(2000);
+            let delays: Vec<u64> = (0..200)
+                .map(|_| p.delay_before(attempt).as_millis() as u64)
+                .collect();
+            assert!(
+                delays.iter().all(|d| *d <= ceiling),
+                "{attempt}: {delays:?}"
+            );
+            let distinct: std::collections::HashSet<_> = delays.iter().collect();
+            assert!(distinct.len() > 10, "jittered: {attempt}");
+        }
+    }
+
+    #[test]
+    fn every_profile_is_tried_at_least_once() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.attempts_for(1), 3);
+        assert_eq!(p.attempts_for(5), 5);
+    }
+
+    #[test]
+    fn max_attempts_comes_from_the_environment_within_bounds() {
+        assert_eq!(
+            RetryPolicy::from_env_value(Some("5")).unwrap().max_attempts,
+            5
+        );
+        assert_eq!(RetryPolicy::from_env_value(None).unwrap().max_attempts, 3);
+        for bad in ["0", "11", "x"] {
+            assert!(RetryPolicy::from_env_value(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rotation_spreads_starting_points() {
+        let r = Rotation::default();
+        let starts: Vec<usize> = (0..4).map(|_| r.start(2)).collect();
+        assert_eq!(starts, vec![0, 1, 0, 1]);
+        assert_eq!(r.start(1), 0);
+    }
+}
