@@ -1,5 +1,9 @@
 //! The router's handler in-process against the in-process local Bedrock, through the real AWS
-//! SDK: profile resolution, both route families, streaming, faults and error mapping.
+//! SDK: profile resolution, both route families, streaming, faults and error mapping, and (in
+//! `tenants`) API keys, per-tenant profiles and failover across a model's profiles.
+
+#[path = "router/tenants.rs"]
+mod tenants;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,6 +150,11 @@ fn sse_data(text: &str) -> Vec<String> {
 
 /// One plain HTTP/1.1 exchange with the emulator's admin routes.
 async fn admin(url: &str, method: &str, path: &str, body: Value) -> u16 {
+    admin_exchange(url, method, path, body).await.0
+}
+
+/// The status and body of one admin exchange.
+async fn admin_exchange(url: &str, method: &str, path: &str, body: Value) -> (u16, String) {
     let addr = url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.to_string();
@@ -156,7 +165,11 @@ async fn admin(url: &str, method: &str, path: &str, body: Value) -> u16 {
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.unwrap();
-    raw[9..12].parse().unwrap()
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (raw[9..12].parse().unwrap(), body)
 }
 
 fn chat(model: &str, content: &str) -> Value {
@@ -390,14 +403,16 @@ async fn throttling_before_the_stream_is_a_429_with_retry_after() {
         &h.emulator.url(),
         "POST",
         "/_emulator/runtime/faults",
-        json!({"kind": "throttling", "count": 2}),
+        json!({"kind": "throttling", "count": 6}),
     )
     .await;
     assert_eq!(status, 201);
+    // The router makes three attempts with back-off (the SDK's own retries are off).
     let (status, headers, text) =
         call(&h, "POST", "/v1/chat/completions", chat(SONNET, "hi")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
     assert_eq!(headers["retry-after"], "2");
+    assert_eq!(headers["x-router-attempts"], "3");
     let mut streamed = chat(SONNET, "hi");
     streamed["stream"] = json!(true);
     let (status, _, text) = call(&h, "POST", "/v1/chat/completions", streamed).await;
