@@ -124,3 +124,10 @@ def test_alarm_watches_the_verifiers_undimensioned_totals(template):
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
     assert names == {"MappingMisses", "RegionViolations"}
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_alarm_statistic_is_unchanged_by_a_redelivered_scan(template):
+    # The verifier emits once per completed window; a redelivered schedule event repeats it.
+    alarm = template["Resources"]["MappingFailureAlarm"]["Properties"]
+    stats = {m["MetricStat"]["Stat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert stats == {"Maximum"}
