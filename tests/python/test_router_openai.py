@@ -7,109 +7,40 @@ The first request makes `cargo lambda watch` compile the router, so the fixture 
 `/health` (minutes on a busy 2-core machine) before any test runs.
 """
 
-import base64
 import json
-import os
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 
-import boto3
 import openai
 import pytest
-from botocore.config import Config
 
-from conftest import LOCAL_AWS_ENV, REPO, VENV_BIN, free_port, start_emulator
+from conftest import start_emulator
+from router_harness import (REGION, SONNET, admin, create_profile, enable_invocation_logs,
+                            invocation_records, run_router)
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 TEAM = "team-sonnet"
 NOVA = "amazon.nova-pro-v1:0"
-STREAM = "aws/bedrock/modelinvocations"
-COMPILE_TIMEOUT = float(os.environ.get("ROUTER_WATCH_TIMEOUT", "900"))
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
        "RU5ErkJggg==")
-NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-
-
-def admin(emulator, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else b""
-    request = urllib.request.Request(f"{emulator.url}{path}", data=data, method=method,
-                                     headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def wait_for_health(url, proc, log_path, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"cargo lambda watch exited with {proc.returncode}:\n{open(log_path).read()[-4000:]}")
-        try:
-            # The first request triggers the build; it may take a while to answer.
-            with urllib.request.urlopen(f"{url}/health", timeout=120) as response:
-                if json.loads(response.read()) == {"status": "ok"}:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"the router did not answer /health within {timeout}s:\n{open(log_path).read()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
 def stack(moto):
     emulator = start_emulator("--logs-endpoint", moto.url)
-    bedrock = boto3.client("bedrock", region_name=REGION, endpoint_url=emulator.url, config=NO_RETRIES)
-    logs = boto3.client("logs", region_name=REGION, endpoint_url=moto.url, config=NO_RETRIES)
-    group = f"/bedrock/router/{uuid.uuid4().hex[:8]}"
-    bedrock.put_model_invocation_logging_configuration(loggingConfig={
-        "cloudWatchConfig": {"logGroupName": group, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/BedrockLogs"},
-        "textDataDeliveryEnabled": True,
-    })
-    sonnet_arn = bedrock.create_inference_profile(
-        inferenceProfileName="router-sonnet",
-        modelSource={"copyFrom": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET}"},
-    )["inferenceProfileArn"]
-    team_arn = bedrock.create_inference_profile(
-        inferenceProfileName="router-team",
-        modelSource={"copyFrom": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{SONNET}"},
-    )["inferenceProfileArn"]
-    config = {"models": [SONNET, TEAM, NOVA],
-              "inferenceProfiles": {SONNET: sonnet_arn, TEAM: team_arn},
-              "defaultRegion": REGION}
-
-    port = free_port()
-    env = {**os.environ, **LOCAL_AWS_ENV,
-           "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-           "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
-           "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
-           "PROFILES_CONFIG": json.dumps(config)}
-    env.pop("PROFILES_CONFIG_FILE", None)
-    log = tempfile.NamedTemporaryFile(prefix="router-watch-", suffix=".log", delete=False)
-    # --ignore-changes: other work in the tree must not restart the function mid-test.
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-p", "router", "--bin", "router",
-         "--ignore-changes", "--timeout", "120", "-A", "127.0.0.1", "-P", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/lambda-url/router"
     try:
-        wait_for_health(url, proc, log.name, COMPILE_TIMEOUT)
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused-locally", max_retries=0, timeout=120)
-        yield {"emulator": emulator, "client": client, "url": url, "logs": logs, "group": group,
-               "arns": {SONNET: sonnet_arn, TEAM: team_arn}}
+        logs, group = enable_invocation_logs(emulator, moto)
+        sonnet_arn = create_profile(emulator, "router-sonnet")
+        team_arn = create_profile(emulator, "router-team")
+        config = {"models": [SONNET, TEAM, NOVA],
+                  "inferenceProfiles": {SONNET: sonnet_arn, TEAM: team_arn},
+                  "defaultRegion": REGION}
+        with run_router(emulator, config) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused-locally", max_retries=0, timeout=120)
+            yield {"emulator": emulator, "client": client, "url": url, "logs": logs, "group": group,
+                   "arns": {SONNET: sonnet_arn, TEAM: team_arn}}
     finally:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
         emulator.stop()
-        os.unlink(log.name)
 
 
 def test_a_plain_completion_answers_with_the_friendly_model_and_usage(stack):
@@ -198,7 +129,7 @@ def test_bad_requests_raise_bad_request_with_the_reason(stack):
 
 def test_throttling_raises_rate_limit_and_a_broken_stream_raises_api_error(stack):
     client, emulator = stack["client"], stack["emulator"]
-    # The router's SDK retries throttling itself (3 attempts), so the fault outlasts them.
+    # The router retries throttling itself (3 attempts with back-off), so the fault outlasts them.
     admin(emulator, "POST", "/_emulator/runtime/faults", {"kind": "throttling", "count": 3})
     try:
         with pytest.raises(openai.RateLimitError) as err:
@@ -294,10 +225,7 @@ def test_invocation_logs_show_the_profile_arn_for_every_mapped_call(stack):
     list(client.chat.completions.create(model=TEAM, messages=[{"role": "user", "content": "logged stream"}],
                                         stream=True))
     client.chat.completions.create(model=NOVA, messages=[{"role": "user", "content": "logged unmapped"}])
-    stats = admin(stack["emulator"], "POST", "/_emulator/runtime/logs/flush")
-    assert stats["failed"] == 0
-    events = stack["logs"].filter_log_events(logGroupName=stack["group"], logStreamNames=[STREAM])["events"]
-    records = [json.loads(e["message"]) for e in events]
+    records = invocation_records(stack["emulator"], stack["logs"], stack["group"])
     mapped = [r for r in records if r.get("requestMetadata", {}).get("model") in stack["arns"]]
     assert len(mapped) >= 3, records
     for record in mapped:
