@@ -12,12 +12,14 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
+import uuid
 
+import boto3
 import openai
 import pytest
 
 from conftest import LOCAL_AWS_ENV, TARGET_DIR, start_emulator
-from router_harness import (REGION, SONNET, admin, create_profile, enable_invocation_logs,
+from router_harness import (NO_RETRIES, REGION, SONNET, admin, create_profile, enable_invocation_logs,
                             invocation_records, run_router)
 
 A_OLD, A_NEW, B_KEY = "sk-team-a-2025", "sk-team-a-2026", "sk-team-b-1"
@@ -161,3 +163,16 @@ def test_auth_none_without_keys_refuses_to_start(stack):
                           text=True, timeout=60)
     assert done.returncode != 0
     assert "API keys are mandatory" in done.stderr + done.stdout
+
+
+def test_key_hashes_can_come_from_a_secrets_manager_secret(stack, moto):
+    secrets = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto.url, config=NO_RETRIES)
+    arn = secrets.create_secret(Name=f"router-keys-{uuid.uuid4().hex[:8]}",
+                                SecretString=json.dumps({"team-b": [sha256("sk-from-secret")]}))["ARN"]
+    config = tenants_config(stack["arns"], [A_NEW])
+    with run_router(stack["emulator"], config, {"ROUTER_AUTH_MODE": "NONE",
+                                                "ROUTER_API_KEYS_SECRET_ARN": arn,
+                                                "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url}) as url:
+        fresh = dict(stack, url=url)
+        assert ask(fresh, "sk-from-secret", "keyed by the secret")["x-router-tenant"] == "team-b"
+        assert ask(fresh, B_KEY, "keyed by the config")["x-router-tenant"] == "team-b"

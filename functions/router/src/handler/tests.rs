@@ -867,3 +867,64 @@ async fn the_tenant_is_written_into_request_metadata_on_both_routes() {
         assert_eq!(req.request_metadata["tenant"], "default");
     }
 }
+
+/// The tenant events in `events/router/`: an IAM-signed caller and an API-key caller.
+#[tokio::test]
+async fn the_tenant_events_are_served_as_their_tenant() {
+    use crate::auth::{AuthMode, Authenticator};
+    use shared::tenants::TenantsConfig;
+    let doc = format!(
+        "models: [\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninferenceProfiles:\n  \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{ARN}\"\n\
+         tenants:\n  team-a:\n    apiKeys: [e15d388571c6cc808017b58600f644309709d68ec20ef11c132b99ac48e92a66]\n    principals: [\"arn:aws:sts::123456789012:assumed-role/TeamA/*\"]\n    inferenceProfiles:\n      \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{WEST_ARN}\"\n"
+    );
+    let config = shared::config::ProfileConfig::parse(&doc, |_| None).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/router");
+    let event = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        lambda_http::request::from_str(&text).unwrap()
+    };
+    for (mode, name, status, tenant) in [
+        (
+            AuthMode::AwsIam,
+            "chat-completion-iam-tenant",
+            200,
+            Some("team-a"),
+        ),
+        (AuthMode::AwsIam, "chat-completion", 200, Some("default")),
+        (
+            AuthMode::None,
+            "chat-completion-api-key",
+            200,
+            Some("team-a"),
+        ),
+        (AuthMode::None, "chat-completion", 401, None),
+    ] {
+        let fake = Arc::new(FakeBedrock::default());
+        *fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));
+        let tenants = TenantsConfig::parse(&doc, &config, |_| None).unwrap();
+        let router = Router::with_tenants(
+            RouterParts {
+                bedrock: Arc::clone(&fake),
+                shared: crate::profiles::ProfileDirectory::new(
+                    shared::profile_map::ProfileMap::new(&config),
+                ),
+                auth: Authenticator::new(mode, tenants).unwrap(),
+                sink: Arc::new(MemorySink::default()),
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                retry: RetryPolicy::default(),
+            },
+            |t| crate::profiles::ProfileDirectory::new(TenantsConfig::profile_map(t)),
+        );
+        let response = router.handle(event(name)).await;
+        assert_eq!(response.status().as_u16(), status, "{mode:?} {name}");
+        let calls = fake.calls.lock().unwrap();
+        match tenant {
+            Some(t) => {
+                assert_eq!(calls[0].1.request_metadata["tenant"], t, "{name}");
+                let expected = if t == "team-a" { WEST_ARN } else { ARN };
+                assert_eq!(calls[0].0.model_id, expected, "{name}");
+            }
+            None => assert!(calls.is_empty()),
+        }
+    }
+}
