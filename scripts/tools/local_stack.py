@@ -1,0 +1,352 @@
+"""The whole product on this machine, offline: one command, Ctrl-C stops everything.
+
+Starts moto's CloudWatch Logs, the local Bedrock, and the three functions under
+`cargo lambda watch`; provisions the example application inference profiles and invocation
+logging through real CloudFormation Create events sent to the provisioner; writes the router's
+and verifier's profile map; then prints the Function URL and a working curl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+STATE_DIR = REPO / ".local"
+
+LOCAL_AWS_ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+EXAMPLE_PROFILES = [
+    # (friendly model ID the router serves, CloudFormation logical ID, ModelSource)
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "ClaudeProfile", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    ("us.amazon.nova-pro-v1:0", "NovaProfile", "us.amazon.nova-pro-v1:0"),
+]
+UNMAPPED_MODELS = ["anthropic.claude-3-haiku-20240307-v1:0"]
+LOG_GROUP = "/aws/bedrock/model-invocations/local"
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/local-stack/5b3c9c60-0000-11ef-9000-0a1b2c3d4e5f"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"[local-stack] {message}", flush=True)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{what} exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise StackError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+class ResponseCollector:
+    """Stands in for CloudFormation's pre-signed ResponseURL and keeps each PUT body."""
+
+    def __init__(self) -> None:
+        self.responses: dict[str, dict] = {}
+        self.arrived = threading.Condition()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with collector.arrived:
+                    collector.responses[self.path.strip("/")] = body
+                    collector.arrived.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url_for(self, key: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{key}"
+
+    def wait(self, key: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while key not in self.responses:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StackError(f"the provisioner sent no response for {key} within {timeout:.0f}s")
+                self.arrived.wait(remaining)
+            return self.responses[key]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+class LocalStack:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.collector: ResponseCollector | None = None
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env.update(LOCAL_AWS_ENV)
+        self.env["PATH"] = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', '')}"
+
+    # -- processes ------------------------------------------------------------------------------
+
+    def spawn(self, what: str, argv: list[str], env: dict, logfile: Path) -> subprocess.Popen:
+        handle = open(logfile, "w", encoding="utf-8")
+        proc = subprocess.Popen(
+            argv, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.children.append((what, proc))
+        return proc
+
+    def stop(self) -> None:
+        for what, proc in reversed(self.children):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for what, proc in reversed(self.children):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.children.clear()
+        if self.collector:
+            self.collector.close()
+            self.collector = None
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def start_services(self) -> None:
+        args = self.args
+        for port, what in ((args.logs_port, "moto"), (args.bedrock_port, "emulator"), (args.lambda_port, "cargo lambda watch")):
+            if not port_is_free(port):
+                raise StackError(f"port {port} for {what} is in use; pick another with --help's options")
+        STATE_DIR.mkdir(exist_ok=True)
+        self.logs_url = f"http://127.0.0.1:{args.logs_port}"
+        self.bedrock_url = f"http://127.0.0.1:{args.bedrock_port}"
+        self.lambda_url = f"http://127.0.0.1:{args.lambda_port}"
+
+        moto = self.spawn("moto", [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(args.logs_port)],
+                          self.env, STATE_DIR / "moto.log")
+        wait_for_port(args.logs_port, moto, "moto", 30)
+        log(f"CloudWatch Logs (moto)  {self.logs_url}")
+
+        emulator_bin = REPO / "target" / "debug" / "bedrock-emulator"
+        emulator = self.spawn(
+            "emulator",
+            [str(emulator_bin), "--listen", f"127.0.0.1:{args.bedrock_port}", "--logs-endpoint", self.logs_url],
+            self.env, STATE_DIR / "emulator.log")
+        wait_for_port(args.bedrock_port, emulator, "the local Bedrock", 30)
+        log(f"Bedrock (emulator)      {self.bedrock_url}")
+
+        self.collector = ResponseCollector()
+        watch_env = dict(self.env)
+        watch_env.update({
+            "AWS_ENDPOINT_URL_BEDROCK": self.bedrock_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.logs_url,
+            "PROFILES_CONFIG_FILE": str(STATE_DIR / "profiles.yaml"),
+            "INVOCATION_LOG_GROUP": LOG_GROUP,
+            "INGESTION_DELAY_SECONDS": "0",
+            "SCAN_RATE_MINUTES": "5",
+            "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+        })
+        # The profile map is written before the router's first (cold) start reads it.
+        self.write_profile_map({})
+        watch = self.spawn(
+            "cargo lambda watch",
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1",
+             "--invoke-port", str(args.lambda_port), "--timeout", "300", "--ignore-changes"],
+            watch_env, STATE_DIR / "lambda-watch.log")
+        wait_for_port(args.lambda_port, watch, "cargo lambda watch", 120)
+        log(f"Lambda functions        {self.lambda_url} (log: .local/lambda-watch.log)")
+
+    def invoke(self, function: str, event: dict, timeout: float) -> str:
+        """Sends one event through `cargo lambda invoke` (the first call compiles the function)."""
+        result = subprocess.run(
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "invoke", function, "--invoke-address", "127.0.0.1",
+             "--invoke-port", str(self.args.lambda_port), "--data-ascii", json.dumps(event)],
+            env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise StackError(f"cargo lambda invoke {function} failed: {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout
+
+    def create_event(self, logical_id: str, resource_type: str, properties: dict) -> tuple[str, dict]:
+        request_id = str(uuid.uuid4())
+        key = f"{logical_id}-{request_id}"
+        assert self.collector is not None
+        return key, {
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
+            "ResponseURL": self.collector.url_for(key),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": {
+                "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
+                "ServiceTimeout": "300",
+                **properties,
+            },
+        }
+
+    def provision(self) -> dict[str, str]:
+        assert self.collector is not None
+        profiles: dict[str, str] = {}
+        for friendly, logical_id, source in EXAMPLE_PROFILES:
+            key, event = self.create_event(logical_id, "Custom::BedrockInferenceProfile", {
+                "ModelSource": source,
+                "Description": f"{logical_id} for the local stack",
+                "Tags": [{"Key": "stack", "Value": "local-stack"}],
+            })
+            self.invoke("provisioner", event, timeout=900)
+            response = self.collector.wait(key, timeout=120)
+            if response.get("Status") != "SUCCESS":
+                raise StackError(f"creating {logical_id} failed: {response.get('Reason')}")
+            profiles[friendly] = response["PhysicalResourceId"]
+            log(f"profile {friendly} -> {profiles[friendly]}")
+
+        key, event = self.create_event("InvocationLogging", "Custom::BedrockInvocationLogging", {
+            "LogGroupName": LOG_GROUP,
+            "RoleArn": "arn:aws:iam::123456789012:role/bedrock-invocation-logging",
+            "TextDataDeliveryEnabled": "true",
+            "ReplaceExisting": "true",
+        })
+        self.invoke("provisioner", event, timeout=300)
+        response = self.collector.wait(key, timeout=120)
+        if response.get("Status") != "SUCCESS":
+            raise StackError(f"enabling invocation logging failed: {response.get('Reason')}")
+        log(f"invocation logging -> {LOG_GROUP}")
+        return profiles
+
+    def write_profile_map(self, profiles: dict[str, str]) -> None:
+        models = [friendly for friendly, _, _ in EXAMPLE_PROFILES] + UNMAPPED_MODELS
+        document = {
+            "endpoints": {
+                "bedrock": {
+                    "models": models,
+                    "inferenceProfiles": profiles,
+                    "availableRegions": ["us-east-1"],
+                    "allowedInferenceRegions": ["us-east-1", "us-east-2", "us-west-2"],
+                }
+            }
+        }
+        # JSON is YAML: LibreChat and the functions read this file alike.
+        (STATE_DIR / "profiles.yaml").write_text(json.dumps(document, indent=2) + "\n")
+
+    def warm_up(self) -> None:
+        """Compiles and cold-starts the router once, so the first user request is quick."""
+        deadline = time.monotonic() + 900
+        url = f"{self.lambda_url}/lambda-url/router/health"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=600) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, TimeoutError, ConnectionError):
+                time.sleep(1)
+        raise StackError("the router did not answer /health")
+
+    def announce(self) -> None:
+        base = f"{self.lambda_url}/lambda-url/router"
+        model = EXAMPLE_PROFILES[0][0]
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Say hello"}]})
+        info = {
+            "router_url": base,
+            "bedrock_url": self.bedrock_url,
+            "logs_url": self.logs_url,
+            "lambda_url": self.lambda_url,
+            "log_group": LOG_GROUP,
+        }
+        (STATE_DIR / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
+        print(flush=True)
+        print(f"Router Function URL: {base}", flush=True)
+        print("Try it:", flush=True)
+        print(f"  curl -s {base}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{body}'",
+              flush=True)
+        print("Check that the call went through the profile:", flush=True)
+        print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-port {self.args.lambda_port} "
+              "--data-file events/verifier/backfill-recent.json", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        print("ready", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bedrock-port", type=int, default=4000)
+    parser.add_argument("--logs-port", type=int, default=4010)
+    parser.add_argument("--lambda-port", type=int, default=9000)
+    args = parser.parse_args()
+
+    stack = LocalStack(args)
+    stopping = threading.Event()
+
+    def request_stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start_services()
+        profiles = stack.provision()
+        stack.write_profile_map(profiles)
+        stack.warm_up()
+        stack.announce()
+        while not stopping.is_set():
+            for what, proc in stack.children:
+                if proc.poll() is not None:
+                    raise StackError(f"{what} stopped unexpectedly (exit {proc.returncode}); see .local/")
+            stopping.wait(1)
+        log("stopping")
+        return 0
+    except StackError as error:
+        log(f"error: {error}")
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
