@@ -5,7 +5,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::ProfileConfig;
-use shared::profile_map::ProfileMap;
+use shared::tenants::TenantsConfig;
 use verifier::alert::{Alerts, NoAlerts, SnsNotifier};
 use verifier::classify::{ConfigClassifier, learn_profile_models};
 use verifier::doctor::SdkControlPlane;
@@ -20,7 +20,13 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let config = ProfileConfig::from_env()
         .map_err(|e| VerifierError::Config(format!("profile config: {e}")))?;
-    let plan = plan::plan(&config, &settings.log_group)?;
+    // Tenants' profiles (and failover pools) are ours too: their traffic counts as profiled and
+    // the regions they live in are read.
+    let tenants = TenantsConfig::from_env_with(|k| std::env::var(k).ok(), &config)
+        .map_err(|e| VerifierError::Config(format!("tenants config: {e}")))?;
+    let mut map = tenants.classification_map(&config);
+    let mut plan = plan::plan(&config, &settings.log_group)?;
+    plan.read_regions_of(map.profile_arns());
     let sdk = shared::aws::load_sdk_config().await;
     let notifier = match &settings.alert_topic_arn {
         Some(topic) => Alerts::Sns(SnsNotifier {
@@ -30,7 +36,6 @@ async fn main() -> Result<(), Error> {
         None => Alerts::Off(NoAlerts),
     };
     let control_plane = SdkControlPlane::new(sdk.clone());
-    let mut map = ProfileMap::new(&config);
     learn_profile_models(&mut map, &control_plane).await;
     let verifier = Verifier {
         logs: SdkLogs::new(sdk),

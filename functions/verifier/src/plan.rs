@@ -63,9 +63,54 @@ pub fn plan(config: &ProfileConfig, log_group: &str) -> Result<Plan, VerifierErr
     })
 }
 
+impl Plan {
+    /// Adds the regions of further application-profile ARNs (tenants' profiles, failover pools)
+    /// so their invocation logs are read too; the config's own profiles are already in.
+    pub fn read_regions_of<'a>(&mut self, profile_arns: impl IntoIterator<Item = &'a str>) {
+        let mut regions: BTreeSet<String> = self.regions.iter().cloned().collect();
+        for arn in profile_arns {
+            if let Ok(profile) = shared::arn::AppProfileArn::parse(arn) {
+                regions.insert(profile.region.clone());
+            }
+        }
+        self.regions = regions.into_iter().collect();
+        self.doctor.log_regions = self.regions.clone();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_profiles_add_the_regions_their_logs_are_written_in() {
+        let yaml = r#"
+models: [sonnet]
+inferenceProfiles:
+  sonnet: arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/abc123def456
+defaultRegion: us-east-1
+tenants:
+  team-a:
+    apiKeys: ["0000000000000000000000000000000000000000000000000000000000000001"]
+    inferenceProfiles:
+      sonnet: arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/teama0000001
+"#;
+        let config = ProfileConfig::parse(yaml, |_| None).unwrap();
+        let tenants = shared::tenants::TenantsConfig::parse(yaml, &config, |_| None).unwrap();
+        let map = tenants.classification_map(&config);
+        let mut p = plan(&config, "/g").unwrap();
+        assert_eq!(p.regions, ["us-east-1", "us-west-2"]);
+        p.read_regions_of(map.profile_arns());
+        assert_eq!(p.regions, ["eu-west-1", "us-east-1", "us-west-2"]);
+        assert_eq!(p.doctor.log_regions, p.regions);
+        assert_eq!(
+            map.profile_owner(
+                "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/teama0000001"
+            ),
+            Some("sonnet"),
+            "tenant traffic counts as profiled"
+        );
+    }
 
     #[test]
     fn regions_are_those_of_the_profiles_plus_the_default() {
