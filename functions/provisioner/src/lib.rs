@@ -1,1 +1,62 @@
-//! The provisioner function's core, kept free of Lambda types where possible so it can be tested directly.
+//! The provisioner: a CloudFormation custom-resource handler for `Custom::BedrockInferenceProfile`
+//! and `Custom::BedrockInvocationLogging`.
+//!
+//! Its first duty is never to hang a stack: every event, however malformed, ends in exactly one
+//! response PUT before the Lambda deadline. The modules split along that line:
+//! [`protocol`] reads the envelope from raw JSON and shapes the ≤ 4 KB answer, [`respond`] delivers
+//! it, [`handler`] runs the work under a watchdog, and [`profile`] / [`logging`] hold the resource
+//! logic over the [`control::ControlPlane`] seam (faked in unit tests, backed by the AWS SDK in
+//! [`sdk`]).
+
+pub mod config;
+pub mod control;
+pub mod handler;
+pub mod logging;
+pub mod profile;
+pub mod properties;
+pub mod protocol;
+pub mod respond;
+pub mod retry;
+pub mod sdk;
+
+#[cfg(test)]
+mod fake;
+
+use control::ApiError;
+
+/// Everything that can go wrong while serving one event. Every variant ends up as the `Reason` of
+/// a FAILED response, so each message says what is wrong and, where there is one, the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The event itself is unusable (not an object, missing RequestType, unknown resource type).
+    #[error("malformed event: {0}")]
+    Event(String),
+    /// A property is missing, unknown, of the wrong type or out of range.
+    #[error("invalid properties: {0}")]
+    Properties(String),
+    /// The function could not start (configuration or client construction).
+    #[error("the provisioner could not start: {0}")]
+    Init(String),
+    /// The request is well-formed but cannot be carried out as asked; the message names the fix.
+    #[error("{0}")]
+    Refused(String),
+    /// A Bedrock control-plane call failed for good.
+    #[error("Bedrock {operation} failed: {source}")]
+    Bedrock {
+        operation: &'static str,
+        #[source]
+        source: ApiError,
+    },
+    /// The work could not finish before the invocation deadline.
+    #[error("timed out: {0}")]
+    Deadline(String),
+    /// The response could not be delivered to CloudFormation.
+    #[error("could not deliver the response to CloudFormation: {0}")]
+    Response(String),
+}
+
+impl Error {
+    pub(crate) fn bedrock(operation: &'static str, source: ApiError) -> Self {
+        Error::Bedrock { operation, source }
+    }
+}

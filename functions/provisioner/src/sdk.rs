@@ -1,0 +1,633 @@
+//! The control-plane seam backed by the AWS SDK for Rust (`aws-sdk-bedrock`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_bedrock::Client;
+use aws_sdk_bedrock::config::Region;
+use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrock::types::{
+    CloudWatchConfig, InferenceProfileModelSource, InferenceProfileType, S3Config, Tag,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use crate::control::{
+    ApiError, ApiErrorKind, ApiResult, Availability, ControlPlane, LoggingConfig, ModelInfo,
+    NewProfile, Planes, ProfileInfo,
+};
+
+/// One region's Bedrock control plane.
+#[derive(Debug, Clone)]
+pub struct SdkPlane {
+    client: Client,
+}
+
+impl SdkPlane {
+    pub fn new(client: Client) -> Self {
+        SdkPlane { client }
+    }
+}
+
+/// Clients per region, all built from the one configuration loaded at cold start.
+#[derive(Debug)]
+pub struct SdkPlanes {
+    base: aws_sdk_bedrock::Config,
+    cache: Mutex<HashMap<String, SdkPlane>>,
+}
+
+impl SdkPlanes {
+    pub fn new(base: aws_sdk_bedrock::Config) -> Self {
+        SdkPlanes {
+            base,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(aws_sdk_bedrock::Config::from(sdk))
+    }
+}
+
+impl Planes for SdkPlanes {
+    type Plane = SdkPlane;
+
+    fn for_region(&self, region: &str) -> SdkPlane {
+        let make = || {
+            let conf = self
+                .base
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build();
+            SdkPlane::new(Client::from_conf(conf))
+        };
+        // A poisoned lock only means another event panicked mid-insert; the map is still usable.
+        let mut cache = match self.cache.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        cache.entry(region.to_owned()).or_insert_with(make).clone()
+    }
+}
+
+impl<T: Planes> Planes for Arc<T> {
+    type Plane = T::Plane;
+    fn for_region(&self, region: &str) -> T::Plane {
+        (**self).for_region(region)
+    }
+}
+
+/// Classifies an SDK failure by the service's error code, then by HTTP status.
+pub fn classify<E>(err: SdkError<E, HttpResponse>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let code = err.code().unwrap_or_default().to_owned();
+    let message = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+    let kind = match code.as_str() {
+        "ResourceNotFoundException" => ApiErrorKind::NotFound,
+        "ConflictException" => ApiErrorKind::Conflict,
+        "ValidationException" => ApiErrorKind::Validation,
+        "AccessDeniedException" => ApiErrorKind::AccessDenied,
+        "ThrottlingException" | "InternalServerException" | "ServiceUnavailableException" => {
+            ApiErrorKind::Transient
+        }
+        _ => match (&err, status) {
+            (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_), _) => {
+                ApiErrorKind::Transient
+            }
+            (_, Some(404)) => ApiErrorKind::NotFound,
+            (_, Some(429 | 500..=599)) => ApiErrorKind::Transient,
+            (SdkError::ResponseError(_), _) => ApiErrorKind::Transient,
+            _ => ApiErrorKind::Other,
+        },
+    };
+    ApiError::new(kind, code, message)
+}
+
+fn profile_info(
+    name: &str,
+    arn: &str,
+    id: &str,
+    description: Option<&str>,
+    status: &str,
+    kind: &str,
+    models: &[aws_sdk_bedrock::types::InferenceProfileModel],
+) -> ProfileInfo {
+    ProfileInfo {
+        name: name.to_owned(),
+        arn: arn.to_owned(),
+        id: id.to_owned(),
+        description: description.map(str::to_owned),
+        status: status.to_owned(),
+        kind: kind.to_owned(),
+        model_arns: models
+            .iter()
+            .filter_map(|m| m.model_arn().map(str::to_owned))
+            .collect(),
+    }
+}
+
+fn s3(bucket: &Option<String>, prefix: &Option<String>) -> ApiResult<Option<S3Config>> {
+    let Some(bucket) = bucket else {
+        return Ok(None);
+    };
+    S3Config::builder()
+        .bucket_name(bucket)
+        .set_key_prefix(prefix.clone())
+        .build()
+        .map(Some)
+        .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))
+}
+
+impl ControlPlane for SdkPlane {
+    async fn get_inference_profile(&self, identifier: &str) -> ApiResult<ProfileInfo> {
+        let out = self
+            .client
+            .get_inference_profile()
+            .inference_profile_identifier(identifier)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(profile_info(
+            out.inference_profile_name(),
+            out.inference_profile_arn(),
+            out.inference_profile_id(),
+            out.description(),
+            out.status().as_str(),
+            out.r#type().as_str(),
+            out.models(),
+        ))
+    }
+
+    async fn list_inference_profiles(&self, kind: &str) -> ApiResult<Vec<ProfileInfo>> {
+        let mut all = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_inference_profiles()
+                .type_equals(InferenceProfileType::from(kind))
+                .max_results(1000)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            all.extend(out.inference_profile_summaries().iter().map(|p| {
+                profile_info(
+                    p.inference_profile_name(),
+                    p.inference_profile_arn(),
+                    p.inference_profile_id(),
+                    p.description(),
+                    p.status().as_str(),
+                    p.r#type().as_str(),
+                    p.models(),
+                )
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    async fn get_foundation_model(&self, identifier: &str) -> ApiResult<ModelInfo> {
+        let out = self
+            .client
+            .get_foundation_model()
+            .model_identifier(identifier)
+            .send()
+            .await
+            .map_err(classify)?;
+        let details = out.model_details().ok_or_else(|| {
+            ApiError::new(
+                ApiErrorKind::Other,
+                "",
+                "GetFoundationModel returned no modelDetails",
+            )
+        })?;
+        Ok(ModelInfo {
+            model_id: details.model_id().to_owned(),
+            model_arn: details.model_arn().to_owned(),
+            inference_types: details
+                .inference_types_supported()
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+        })
+    }
+
+    async fn get_foundation_model_availability(&self, model_id: &str) -> ApiResult<Availability> {
+        let out = self
+            .client
+            .get_foundation_model_availability()
+            .model_id(model_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Availability {
+            agreement: out
+                .agreement_availability()
+                .map(|a| a.status().as_str().to_owned())
+                .unwrap_or_default(),
+            agreement_error: out
+                .agreement_availability()
+                .and_then(|a| a.error_message())
+                .map(str::to_owned),
+            authorization: out.authorization_status().as_str().to_owned(),
+            entitlement: out.entitlement_availability().as_str().to_owned(),
+            region: out.region_availability().as_str().to_owned(),
+        })
+    }
+
+    async fn create_inference_profile(&self, p: &NewProfile) -> ApiResult<String> {
+        let tags = p
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+        let out = self
+            .client
+            .create_inference_profile()
+            .inference_profile_name(&p.name)
+            .set_description(p.description.clone())
+            .client_request_token(&p.client_token)
+            .model_source(InferenceProfileModelSource::CopyFrom(p.source_arn.clone()))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.inference_profile_arn().to_owned())
+    }
+
+    async fn delete_inference_profile(&self, arn: &str) -> ApiResult<()> {
+        self.client
+            .delete_inference_profile()
+            .inference_profile_identifier(arn)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_tags(&self, arn: &str) -> ApiResult<Vec<(String, String)>> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> ApiResult<()> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> ApiResult<()> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_logging(&self) -> ApiResult<Option<LoggingConfig>> {
+        let out = self
+            .client
+            .get_model_invocation_logging_configuration()
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(c) = out.logging_config() else {
+            return Ok(None);
+        };
+        let Some(cw) = c.cloud_watch_config() else {
+            // Logging only to S3: not a configuration this resource writes; report it as foreign.
+            return Ok(Some(LoggingConfig {
+                s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()),
+                s3_key_prefix: c
+                    .s3_config()
+                    .and_then(|s| s.key_prefix())
+                    .map(str::to_owned),
+                text: c.text_data_delivery_enabled().unwrap_or(false),
+                image: c.image_data_delivery_enabled().unwrap_or(false),
+                embedding: c.embedding_data_delivery_enabled().unwrap_or(false),
+                video: c.video_data_delivery_enabled().unwrap_or(false),
+                audio: c.audio_data_delivery_enabled().unwrap_or(false),
+                ..LoggingConfig::default()
+            }));
+        };
+        Ok(Some(LoggingConfig {
+            log_group_name: cw.log_group_name().to_owned(),
+            role_arn: cw.role_arn().to_owned(),
+            large_data_bucket: cw
+                .large_data_delivery_s3_config()
+                .map(|s| s.bucket_name().to_owned()),
+            large_data_key_prefix: cw
+                .large_data_delivery_s3_config()
+                .and_then(|s| s.key_prefix())
+                .map(str::to_owned),
+            s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()),
+            s3_key_prefix: c
+                .s3_config()
+                .and_then(|s| s.key_prefix())
+                .map(str::to_owned),
+            text: c.text_data_delivery_enabled().unwrap_or(false),
+            image: c.image_data_delivery_enabled().unwrap_or(false),
+            embedding: c.embedding_data_delivery_enabled().unwrap_or(false),
+            video: c.video_data_delivery_enabled().unwrap_or(false),
+            audio: c.audio_data_delivery_enabled().unwrap_or(false),
+        }))
+    }
+
+    async fn put_logging(&self, config: &LoggingConfig) -> ApiResult<()> {
+        let cw = CloudWatchConfig::builder()
+            .log_group_name(&config.log_group_name)
+            .role_arn(&config.role_arn)
+            .set_large_data_delivery_s3_config(s3(
+                &config.large_data_bucket,
+                &config.large_data_key_prefix,
+            )?)
+            .build()
+            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+        let logging = aws_sdk_bedrock::types::LoggingConfig::builder()
+            .cloud_watch_config(cw)
+            .set_s3_config(s3(&config.s3_bucket, &config.s3_key_prefix)?)
+            .text_data_delivery_enabled(config.text)
+            .image_data_delivery_enabled(config.image)
+            .embedding_data_delivery_enabled(config.embedding)
+            .video_data_delivery_enabled(config.video)
+            .audio_data_delivery_enabled(config.audio)
+            .build();
+        self.client
+            .put_model_invocation_logging_configuration()
+            .logging_config(logging)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_logging(&self) -> ApiResult<()> {
+        self.client
+            .delete_model_invocation_logging_configuration()
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry;
+    use aws_sdk_bedrock::config::retry::RetryConfig;
+    use aws_sdk_bedrock::config::{BehaviorVersion, Credentials};
+    use aws_sdk_bedrock::operation::create_inference_profile::{
+        CreateInferenceProfileError, CreateInferenceProfileOutput,
+    };
+    use aws_sdk_bedrock::operation::get_inference_profile::{
+        GetInferenceProfileError, GetInferenceProfileOutput,
+    };
+    use aws_sdk_bedrock::operation::put_model_invocation_logging_configuration::{
+        PutModelInvocationLoggingConfigurationError, PutModelInvocationLoggingConfigurationOutput,
+    };
+    use aws_sdk_bedrock::types::error::{
+        ConflictException, ResourceNotFoundException, ThrottlingException, ValidationException,
+    };
+    use aws_sdk_bedrock::types::{InferenceProfileModel, InferenceProfileStatus};
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// A plane whose HTTP never leaves the process; SDK retries are off so every attempt is ours.
+    fn plane(rules: &[&Rule]) -> SdkPlane {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let conf = aws_sdk_bedrock::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .retry_config(RetryConfig::disabled())
+            .interceptor(interceptor)
+            .build();
+        SdkPlanes::new(conf).for_region("us-east-1")
+    }
+
+    /// Real responses carry the error code (from `x-amzn-ErrorType`) in the metadata.
+    fn meta(code: &str, message: &str) -> aws_sdk_bedrock::error::ErrorMetadata {
+        aws_sdk_bedrock::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build()
+    }
+
+    const ARN: &str =
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefghij12";
+
+    fn profile_output() -> GetInferenceProfileOutput {
+        GetInferenceProfileOutput::builder()
+            .inference_profile_name("p")
+            .inference_profile_arn(ARN)
+            .inference_profile_id("abcdefghij12")
+            .status(InferenceProfileStatus::Active)
+            .r#type(InferenceProfileType::Application)
+            .models(
+                InferenceProfileModel::builder()
+                    .model_arn("arn:aws:bedrock:us-east-1::foundation-model/a.b")
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sdk_errors_are_classified_by_their_code() {
+        let rule = mock!(Client::create_inference_profile)
+            .sequence()
+            .error(|| {
+                CreateInferenceProfileError::ConflictException(
+                    ConflictException::builder()
+                        .message("name taken")
+                        .meta(meta("ConflictException", "name taken"))
+                        .build(),
+                )
+            })
+            .error(|| {
+                CreateInferenceProfileError::ThrottlingException(
+                    ThrottlingException::builder()
+                        .message("slow")
+                        .meta(meta("ThrottlingException", "slow"))
+                        .build(),
+                )
+            })
+            .error(|| {
+                CreateInferenceProfileError::ValidationException(
+                    ValidationException::builder()
+                        .message("bad")
+                        .meta(meta("ValidationException", "bad"))
+                        .build(),
+                )
+            })
+            .build();
+        let plane = plane(&[&rule]);
+        let new = NewProfile {
+            name: "p".into(),
+            description: None,
+            source_arn: "arn:aws:bedrock:us-east-1::foundation-model/a.b".into(),
+            tags: vec![],
+            client_token: "t".into(),
+        };
+        let kinds: Vec<ApiErrorKind> = [
+            plane.create_inference_profile(&new).await,
+            plane.create_inference_profile(&new).await,
+            plane.create_inference_profile(&new).await,
+        ]
+        .into_iter()
+        .map(|r| r.unwrap_err().kind)
+        .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ApiErrorKind::Conflict,
+                ApiErrorKind::Transient,
+                ApiErrorKind::Validation
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_control_plane_recovers_within_the_deadline() {
+        let rule = mock!(Client::get_inference_profile)
+            .sequence()
+            .error(|| {
+                GetInferenceProfileError::ThrottlingException(
+                    ThrottlingException::builder()
+                        .message("Too many requests")
+                        .meta(meta("ThrottlingException", "Too many requests"))
+                        .build(),
+                )
+            })
+            .times(3)
+            .output(profile_output)
+            .build();
+        let plane = plane(&[&rule]);
+        let got = retry::call(
+            Instant::now() + Duration::from_secs(20),
+            "GetInferenceProfile",
+            || plane.get_inference_profile(ARN),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got.arn, ARN);
+        assert_eq!(got.status, "ACTIVE");
+        assert_eq!(got.kind, "APPLICATION");
+        assert_eq!(rule.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn not_found_is_classified_for_idempotent_deletes() {
+        let rule = mock!(Client::get_inference_profile).then_error(|| {
+            GetInferenceProfileError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("gone")
+                    .meta(meta("ResourceNotFoundException", "gone"))
+                    .build(),
+            )
+        });
+        let err = plane(&[&rule])
+            .get_inference_profile(ARN)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ApiErrorKind::NotFound);
+        assert_eq!(err.message, "gone");
+    }
+
+    #[tokio::test]
+    async fn permission_validation_is_retried_until_the_role_propagates() {
+        let rule = mock!(Client::put_model_invocation_logging_configuration)
+            .sequence()
+            .error(|| {
+                PutModelInvocationLoggingConfigurationError::ValidationException(
+                    ValidationException::builder().message("Failed to validate permissions for log group: /g, with role: arn:aws:iam::123456789012:role/r. Verify the IAM role permissions are correct.").meta(meta("ValidationException", "Failed to validate permissions for log group: /g, with role: arn:aws:iam::123456789012:role/r. Verify the IAM role permissions are correct."))
+                        .build(),
+                )
+            })
+            .times(2)
+            .output(|| PutModelInvocationLoggingConfigurationOutput::builder().build())
+            .build();
+        let plane = plane(&[&rule]);
+        let config = LoggingConfig {
+            log_group_name: "/g".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            text: true,
+            ..Default::default()
+        };
+        retry::call_retrying(
+            Instant::now() + Duration::from_secs(20),
+            "PutModelInvocationLoggingConfiguration",
+            crate::logging::is_permission_propagation,
+            || plane.put_logging(&config),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn create_returns_the_new_arn() {
+        let rule = mock!(Client::create_inference_profile)
+            .match_requests(|r| {
+                r.client_request_token() == Some("tok")
+                    && r.tags().iter().any(|t| t.key() == "k" && t.value() == "v")
+            })
+            .then_output(|| {
+                CreateInferenceProfileOutput::builder()
+                    .inference_profile_arn(ARN)
+                    .build()
+                    .unwrap()
+            });
+        let arn = plane(&[&rule])
+            .create_inference_profile(&NewProfile {
+                name: "p".into(),
+                description: Some("d".into()),
+                source_arn: "arn:aws:bedrock:us-east-1::foundation-model/a.b".into(),
+                tags: vec![("k".into(), "v".into())],
+                client_token: "tok".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(arn, ARN);
+    }
+}
