@@ -8,6 +8,7 @@
 //! limits, and survives the trip through the Converse wire shape (the native route and the
 //! emulator read exactly that JSON).
 
+use router::bedrock::CallSite;
 use router::caps::{Caps, Target};
 use router::converse::{ContentBlock, ConverseRequest, SystemBlock, Tool, ToolResultContent};
 use router::error::{RouterError, render};
@@ -28,6 +29,10 @@ pub fn targets() -> Vec<Target> {
         region: "us-east-1".to_owned(),
         is_profile: call_id.starts_with("arn:"),
         caps,
+        sites: vec![CallSite {
+            model_id: call_id.to_owned(),
+            region: "us-east-1".to_owned(),
+        }],
     };
     vec![
         target(

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 mod arn;
 #[path = "../../../fuzz/checks/config.rs"]
 mod config;
+#[path = "../../../fuzz/checks/custom_resource.rs"]
+mod custom_resource;
 #[path = "../../../fuzz/checks/invocation_log.rs"]
 mod invocation_log;
 #[path = "../../../fuzz/checks/openai_request.rs"]
@@ -88,4 +90,9 @@ fn openai_request_corpus_is_refused_with_4xx_or_translated_within_capabilities()
 #[test]
 fn sse_corpus_frames_every_chunk_as_one_data_line() {
     replay("sse", sse::run);
+}
+
+#[test]
+fn custom_resource_corpus_always_gets_an_answer_within_4_kb() {
+    replay("custom_resource", custom_resource::run);
 }
