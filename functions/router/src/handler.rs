@@ -434,7 +434,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             let (first, used) = self
                 .open_stream_with_failover(&target, request, record)
                 .await?;
-            Ok(Reply::Stream(PendingStream {
+            Ok(Reply::Stream(Box::new(PendingStream {
                 first,
                 target: used,
                 dialect: Dialect::OpenAi(ChunkTranslator::new(
@@ -443,7 +443,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                     chat.model.clone(),
                     chat.include_usage,
                 )),
-            }))
+            })))
         } else {
             let response = self
                 .converse_with_failover(&target, request, record)
@@ -478,11 +478,11 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             let (first, used) = self
                 .open_stream_with_failover(&target, request, record)
                 .await?;
-            Ok(Reply::Stream(PendingStream {
+            Ok(Reply::Stream(Box::new(PendingStream {
                 first,
                 target: used,
                 dialect: Dialect::Native,
-            }))
+            })))
         } else {
             let response = self
                 .converse_with_failover(&target, request, record)
@@ -736,7 +736,8 @@ fn check_base64(param: &str, b64: &str) -> Result<(), RouterError> {
 
 enum Reply {
     Whole(Response<Bytes>),
-    Stream(PendingStream),
+    // Boxed: an open stream carries its first event and translator, several times a response.
+    Stream(Box<PendingStream>),
 }
 
 fn json_reply(status: StatusCode, value: &Value) -> Reply {

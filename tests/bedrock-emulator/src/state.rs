@@ -78,8 +78,9 @@ pub struct ApiError {
     /// The shape name, e.g. `ValidationException`.
     pub error_type: String,
     pub message: String,
-    /// Modeled members sent beside `message` (e.g. `resourceName`).
-    pub extra: Map<String, Value>,
+    /// Modeled members sent beside `message` (e.g. `resourceName`). A list rather than a map
+    /// keeps the error small on the `Result` path (a JSON map with `preserve_order` is large).
+    pub extra: Vec<(String, Value)>,
 }
 
 const CORAL_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
@@ -90,7 +91,7 @@ impl ApiError {
             status,
             error_type: error_type.to_string(),
             message: message.into(),
-            extra: Map::new(),
+            extra: Vec::new(),
         }
     }
     pub fn validation(message: impl Into<String>) -> Self {
@@ -121,14 +122,14 @@ impl ApiError {
     }
     /// Adds a modeled member beside `message`.
     pub fn with_member(mut self, key: &str, value: Value) -> Self {
-        self.extra.insert(key.to_string(), value);
+        self.extra.push((key.to_string(), value));
         self
     }
 
     /// The wire form: status, `x-amzn-ErrorType: <Shape>:http://internal.amazon.com/coral/...`,
     /// `Content-Type: application/json`, body `{"message": ..., <extra>}`.
     pub fn into_response(self) -> Response<Body> {
-        let mut body = self.extra;
+        let mut body: Map<String, Value> = self.extra.into_iter().collect();
         body.insert("message".to_string(), Value::String(self.message));
         let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
         let mut response = Response::new(full_body(bytes));
