@@ -11,9 +11,18 @@ use crate::control::{
 
 pub const ACCOUNT: &str = "123456789012";
 
+/// An application profile as the fake stores it: what Get returns, its tags, and the
+/// `clientRequestToken` it was created with (so a repeated Create returns it).
+#[derive(Debug, Clone)]
+pub struct StoredProfile {
+    pub info: ProfileInfo,
+    pub tags: Vec<(String, String)>,
+    pub client_token: String,
+}
+
 #[derive(Debug, Default)]
 pub struct State {
-    pub profiles: Vec<(ProfileInfo, Vec<(String, String)>, String)>,
+    pub profiles: Vec<StoredProfile>,
     pub system: Vec<ProfileInfo>,
     pub models: HashMap<String, ModelInfo>,
     pub availability: HashMap<(String, String), Availability>,
@@ -102,15 +111,19 @@ impl Fake {
     }
 
     pub fn app_profiles(&self) -> Vec<ProfileInfo> {
-        self.state().profiles.iter().map(|p| p.0.clone()).collect()
+        self.state()
+            .profiles
+            .iter()
+            .map(|p| p.info.clone())
+            .collect()
     }
 
     pub fn tags_of(&self, arn: &str) -> Vec<(String, String)> {
         self.state()
             .profiles
             .iter()
-            .find(|p| p.0.arn == arn)
-            .map(|p| p.1.clone())
+            .find(|p| p.info.arn == arn)
+            .map(|p| p.tags.clone())
             .unwrap_or_default()
     }
 }
@@ -163,7 +176,7 @@ impl ControlPlane for FakePlane {
         let s = self.fake.state();
         s.system
             .iter()
-            .chain(s.profiles.iter().map(|p| &p.0))
+            .chain(s.profiles.iter().map(|p| &p.info))
             .find(|p| p.arn == identifier || p.id == identifier)
             .cloned()
             .ok_or_else(|| not_found(identifier))
@@ -175,7 +188,7 @@ impl ControlPlane for FakePlane {
         Ok(if kind == "SYSTEM_DEFINED" {
             s.system.clone()
         } else {
-            s.profiles.iter().map(|p| p.0.clone()).collect()
+            s.profiles.iter().map(|p| p.info.clone()).collect()
         })
     }
 
@@ -201,10 +214,10 @@ impl ControlPlane for FakePlane {
     async fn create_inference_profile(&self, p: &NewProfile) -> ApiResult<String> {
         self.gate("CreateInferenceProfile").await?;
         let mut s = self.fake.state();
-        if let Some(existing) = s.profiles.iter().find(|x| x.2 == p.client_token) {
-            return Ok(existing.0.arn.clone());
+        if let Some(existing) = s.profiles.iter().find(|x| x.client_token == p.client_token) {
+            return Ok(existing.info.arn.clone());
         }
-        if s.profiles.iter().any(|x| x.0.name == p.name) {
+        if s.profiles.iter().any(|x| x.info.name == p.name) {
             return Err(ApiError::new(
                 ApiErrorKind::Conflict,
                 "ConflictException",
@@ -223,8 +236,8 @@ impl ControlPlane for FakePlane {
             "arn:aws:bedrock:{}:{ACCOUNT}:application-inference-profile/{id}",
             self.region
         );
-        s.profiles.push((
-            ProfileInfo {
+        s.profiles.push(StoredProfile {
+            info: ProfileInfo {
                 name: p.name.clone(),
                 arn: arn.clone(),
                 id,
@@ -233,9 +246,9 @@ impl ControlPlane for FakePlane {
                 kind: "APPLICATION".into(),
                 model_arns,
             },
-            p.tags.clone(),
-            p.client_token.clone(),
-        ));
+            tags: p.tags.clone(),
+            client_token: p.client_token.clone(),
+        });
         Ok(arn)
     }
 
@@ -243,7 +256,7 @@ impl ControlPlane for FakePlane {
         self.gate("DeleteInferenceProfile").await?;
         let mut s = self.fake.state();
         let before = s.profiles.len();
-        s.profiles.retain(|p| p.0.arn != arn);
+        s.profiles.retain(|p| p.info.arn != arn);
         if s.profiles.len() == before {
             return Err(not_found(arn));
         }
@@ -255,8 +268,8 @@ impl ControlPlane for FakePlane {
         let s = self.fake.state();
         s.profiles
             .iter()
-            .find(|p| p.0.arn == arn)
-            .map(|p| p.1.clone())
+            .find(|p| p.info.arn == arn)
+            .map(|p| p.tags.clone())
             .ok_or_else(|| not_found(arn))
     }
 
@@ -266,11 +279,11 @@ impl ControlPlane for FakePlane {
         let p = s
             .profiles
             .iter_mut()
-            .find(|p| p.0.arn == arn)
+            .find(|p| p.info.arn == arn)
             .ok_or_else(|| not_found(arn))?;
         for (k, v) in tags {
-            p.1.retain(|(ek, _)| ek != k);
-            p.1.push((k.clone(), v.clone()));
+            p.tags.retain(|(ek, _)| ek != k);
+            p.tags.push((k.clone(), v.clone()));
         }
         Ok(())
     }
@@ -281,9 +294,9 @@ impl ControlPlane for FakePlane {
         let p = s
             .profiles
             .iter_mut()
-            .find(|p| p.0.arn == arn)
+            .find(|p| p.info.arn == arn)
             .ok_or_else(|| not_found(arn))?;
-        p.1.retain(|(k, _)| !keys.contains(k));
+        p.tags.retain(|(k, _)| !keys.contains(k));
         Ok(())
     }
 

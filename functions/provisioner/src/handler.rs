@@ -424,7 +424,7 @@ mod tests {
         let first = run(&fake, ev.clone()).await;
         ok(&first);
         // The service forgot the token (e.g. it expired): the clash is resolved by the tag.
-        fake.state().profiles[0].2 = "forgotten".into();
+        fake.state().profiles[0].client_token = "forgotten".into();
         let again = run(&fake, ev).await;
         ok(&again);
         assert_eq!(again.physical_id, first.physical_id);
@@ -757,6 +757,25 @@ mod tests {
             .filter(|c| **c == "PutModelInvocationLoggingConfiguration")
             .count();
         assert_eq!(puts, 3);
+    }
+
+    #[tokio::test]
+    async fn a_model_source_bedrock_rejects_is_named_in_the_reason() {
+        let fake = Fake::seeded();
+        fake.fail_next(
+            "GetFoundationModel",
+            ApiErrorKind::Validation,
+            "ValidationException",
+            "The provided model identifier is invalid.",
+        );
+        let r = run(
+            &fake,
+            profile_event("Create", json!({"ModelSource": HAIKU})),
+        )
+        .await;
+        failed_with(&r, &format!("ModelSource {HAIKU} is not a model"));
+        failed_with(&r, "The provided model identifier is invalid.");
+        assert_eq!(r.physical_id, CREATE_FAILED_MARKER);
     }
 
     #[tokio::test]

@@ -59,4 +59,40 @@ impl Error {
     pub(crate) fn bedrock(operation: &'static str, source: ApiError) -> Self {
         Error::Bedrock { operation, source }
     }
+
+    /// A short, stable name for the kind of error, for the invocation's `Diagnostic`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::Event(_) => "Provisioner.MalformedEvent",
+            Error::Properties(_) => "Provisioner.InvalidProperties",
+            Error::Init(_) => "Provisioner.Init",
+            Error::Refused(_) => "Provisioner.Refused",
+            Error::Bedrock { .. } => "Provisioner.Bedrock",
+            Error::Deadline(_) => "Provisioner.Deadline",
+            Error::Response(_) => "Provisioner.ResponseUndelivered",
+        }
+    }
+}
+
+/// The handler fails an invocation only when no answer could reach CloudFormation (no
+/// ResponseURL, or the PUT failed); the Diagnostic then tells the operator which of the two.
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(err: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: err.error_type().to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undelivered_response_becomes_a_diagnostic_that_says_so() {
+        let d: lambda_runtime::Diagnostic = Error::Response("HTTP 403".into()).into();
+        assert_eq!(d.error_type, "Provisioner.ResponseUndelivered");
+        assert!(d.error_message.contains("HTTP 403"), "{}", d.error_message);
+    }
 }

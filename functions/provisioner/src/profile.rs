@@ -63,10 +63,21 @@ pub fn generated_name(stack_name: &str, logical_id: &str, token: &str) -> String
     name
 }
 
-fn not_found_in(region: &str, what: &str, detail: &str) -> Error {
-    Error::Refused(format!(
-        "ModelSource {what} was not found in {region}: {detail}"
-    ))
+/// A source Bedrock does not know or does not accept is a problem with the `ModelSource` property,
+/// so the Reason names the property and the value as written, not only the failed call.
+fn source_lookup_error(region: &str, what: &str, e: Error) -> Error {
+    match e {
+        Error::Bedrock { source, .. } if source.kind == ApiErrorKind::NotFound => Error::Refused(
+            format!("ModelSource {what} was not found in {region}: {source}"),
+        ),
+        Error::Bedrock { source, .. } if source.kind == ApiErrorKind::Validation => {
+            Error::Refused(format!(
+                "ModelSource {what} is not a model or inference profile Bedrock accepts in \
+                 {region}: {source}"
+            ))
+        }
+        e => e,
+    }
 }
 
 /// Resolves the model source to an ARN in the stack's region, refusing a foundation model that
@@ -97,12 +108,7 @@ pub async fn resolve_source<C: ControlPlane>(
                 plane.get_inference_profile(&identifier)
             })
             .await
-            .map_err(|e| match e {
-                Error::Bedrock { source, .. } if source.kind == ApiErrorKind::NotFound => {
-                    not_found_in(region, text, &source.to_string())
-                }
-                e => e,
-            })?;
+            .map_err(|e| source_lookup_error(region, text, e))?;
             Ok(ResolvedSource {
                 arn: profile.arn,
                 model_arns: profile.model_arns,
@@ -118,12 +124,7 @@ pub async fn resolve_source<C: ControlPlane>(
                 plane.get_foundation_model(&model_id)
             })
             .await
-            .map_err(|e| match e {
-                Error::Bedrock { source, .. } if source.kind == ApiErrorKind::NotFound => {
-                    not_found_in(region, text, &source.to_string())
-                }
-                e => e,
-            })?;
+            .map_err(|e| source_lookup_error(region, text, e))?;
             if !model.inference_types.iter().any(|t| t == "ON_DEMAND") {
                 let profiles = retry::call(deadline, "ListInferenceProfiles", || {
                     plane.list_inference_profiles("SYSTEM_DEFINED")

@@ -37,7 +37,7 @@ pub struct LoggingProps {
 }
 
 /// `ResourceProperties` (or `OldResourceProperties`) as an object; absent means empty.
-pub fn object<'a>(event: &'a Value, field: &str) -> Result<Map<String, Value>, Error> {
+pub fn object(event: &Value, field: &str) -> Result<Map<String, Value>, Error> {
     match event.get(field) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(map)) => Ok(map.clone()),
@@ -68,16 +68,26 @@ impl ProfileProps {
         if let Some(d) = &description {
             validate_description(d)?;
         }
-        let model_source_text = string(map, "ModelSource")?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                Error::Properties(
-                    "ModelSource is required: a system inference-profile ID such as \
+        // Unlike a name, a model source is never a number: one is a mistake, not a template
+        // scalar, and it should be named as such instead of reaching Bedrock.
+        let model_source_text = match map.get("ModelSource") {
+            Some(v @ Value::Number(_)) => {
+                return Err(Error::Properties(format!(
+                    "ModelSource must be a string, got {}",
+                    type_name(v)
+                )));
+            }
+            _ => string(map, "ModelSource")?,
+        }
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::Properties(
+                "ModelSource is required: a system inference-profile ID such as \
                      `us.anthropic.claude-3-7-sonnet-20250219-v1:0`, a foundation-model ID, or a \
                      foundation-model / inference-profile ARN"
-                        .into(),
-                )
-            })?;
+                    .into(),
+            )
+        })?;
         let model_source = ModelRef::parse(&model_source_text)
             .map_err(|e| Error::Properties(format!("ModelSource: {e}")))?;
         if let ModelRef::AppProfileArn(_) = model_source {
@@ -497,6 +507,7 @@ mod tests {
                 json!({"ModelSource": {"CopyFrom": "x"}}),
                 "ModelSource must be a string",
             ),
+            (json!({"ModelSource": 42.5}), "ModelSource must be a string"),
             (
                 json!({"ModelSource": "anthropic.claude-v2", "Tags": "team=a"}),
                 "Tags must be a list",
