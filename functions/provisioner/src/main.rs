@@ -2,7 +2,8 @@
 //! events. Start-up failures are not returned from `main`: CloudFormation would wait an hour for
 //! an answer that a crashed function never sends, so they are carried into every response.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use provisioner::config::Config;
@@ -11,35 +12,33 @@ use provisioner::respond::Responder;
 use provisioner::sdk::SdkPlanes;
 use serde_json::Value;
 
+/// Configuration and clients, or why they could not be made. The configuration is checked before
+/// the SDK loads, so a bad region or endpoint variable is reported in its own words.
 async fn start() -> Result<SdkPlanes, String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(config.region))
-        .load()
-        .await;
+    Config::from_env().map_err(|e| e.to_string())?;
+    let sdk = shared::aws::load_sdk_config().await;
     Ok(SdkPlanes::from_sdk_config(&sdk))
 }
 
-fn remaining(deadline_ms: u64) -> Duration {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+/// Time left before the invocation deadline; none when the clock is already past it.
+fn remaining(deadline: SystemTime) -> Duration {
+    deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init_tracing();
     let planes = start().await;
     if let Err(e) = &planes {
         tracing::error!(error = %e, "start-up failed; every event will be answered FAILED");
     }
-    let provisioner = std::sync::Arc::new(Provisioner::new(planes, Responder::new()));
+    let provisioner = Arc::new(Provisioner::new(planes, Responder::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let provisioner = provisioner.clone();
         async move {
-            let left = remaining(event.context.deadline);
+            let left = remaining(event.context.deadline());
             provisioner.handle(event.payload, left).await.map(|_| ())
         }
     }))
