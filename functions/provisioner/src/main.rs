@@ -3,28 +3,29 @@
 //! an answer that a crashed function never sends, so they are carried into every response.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use provisioner::Error;
 use provisioner::config::Config;
-use provisioner::handler::Provisioner;
+use provisioner::handler::{Provisioner, remaining_from_deadline_ms};
 use provisioner::respond::Responder;
 use provisioner::sdk::SdkPlanes;
 use serde_json::Value;
 
 /// Configuration and clients, or why they could not be made. The configuration is checked before
 /// the SDK loads, so a bad region or endpoint variable is reported in its own words.
-async fn start() -> Result<SdkPlanes, String> {
-    Config::from_env().map_err(|e| e.to_string())?;
+async fn start() -> Result<SdkPlanes, Error> {
+    Config::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
     Ok(SdkPlanes::from_sdk_config(&sdk))
 }
 
-/// Time left before the invocation deadline; none when the clock is already past it.
-fn remaining(deadline: SystemTime) -> Duration {
-    deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO)
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -38,7 +39,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let provisioner = provisioner.clone();
         async move {
-            let left = remaining(event.context.deadline());
+            let left = remaining_from_deadline_ms(event.context.deadline, now_ms());
             provisioner.handle(event.payload, left).await.map(|_| ())
         }
     }))

@@ -19,6 +19,8 @@ use crate::protocol::Response;
 const ATTEMPTS: u32 = 5;
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The least time the first attempt gets, however late it is.
+const FIRST_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
 
 /// Sends responses to CloudFormation.
 #[derive(Debug)]
@@ -51,10 +53,15 @@ impl Responder {
     ) -> Result<u16, Error> {
         let body = response.to_body();
         let mut delay = FIRST_DELAY;
-        let mut last_error = String::from("no attempt was made before the deadline");
+        let mut last_error = String::new();
         for attempt in 1..=ATTEMPTS {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let mut left = deadline.saturating_duration_since(Instant::now());
+            if attempt == 1 {
+                // Without a PUT the stack waits for an hour, so the first attempt is made even
+                // when the deadline has already passed: if Lambda has not stopped the function
+                // yet, it may still arrive.
+                left = left.max(FIRST_ATTEMPT_FLOOR);
+            } else if left.is_zero() {
                 break;
             }
             let request = build_request(url, body.clone())?;
@@ -109,4 +116,73 @@ fn build_request(url: &str, body: Vec<u8>) -> Result<HttpRequest, Error> {
         .map_err(|e| Error::Response(format!("ResponseURL {url:?} is not usable: {e}")))?;
     HttpRequest::try_from(request)
         .map_err(|e| Error::Response(format!("ResponseURL {url:?} is not usable: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Envelope;
+    use serde_json::json;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-shot loopback server that answers `200 OK` and hands back the request it read.
+    async fn accept_one() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/response", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then the Content-Length body (small here).
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        (url, served)
+    }
+
+    fn response(url: &str) -> Response {
+        let event = json!({
+            "ResponseURL": url,
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1",
+            "RequestId": "r1",
+            "LogicalResourceId": "L",
+        });
+        let envelope = Envelope::read(&event).unwrap();
+        Response::failed(&envelope, "timed out")
+    }
+
+    #[tokio::test]
+    async fn a_response_is_attempted_even_when_the_deadline_has_passed() {
+        let (url, served) = accept_one().await;
+        let status = Responder::new()
+            .send(&url, &response(&url), Instant::now())
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let request = served.await.unwrap();
+        assert!(request.starts_with("PUT /response "), "{request}");
+        assert!(request.contains("\"Status\":\"FAILED\""), "{request}");
+    }
 }

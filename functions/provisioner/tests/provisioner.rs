@@ -694,7 +694,7 @@ async fn a_broken_config_at_init_fails_every_event_with_the_cause() {
     let sink = ResponseSink::start().await;
     let cause = Config::from_lookup(|k| (k == "AWS_REGION").then(|| "mars-central".to_owned()))
         .unwrap_err();
-    let init: Result<SdkPlanes, String> = Err(cause.to_string());
+    let init: Result<SdkPlanes, provisioner::Error> = Err(cause);
     let provisioner: Provisioner<SdkPlanes> = Provisioner::new(init, Responder::new());
     for request_type in ["Create", "Update", "Delete"] {
         let ev = json!({
@@ -712,6 +712,12 @@ async fn a_broken_config_at_init_fails_every_event_with_the_cause() {
         let body = check_protocol(&got[0], &ev);
         failed_with(&body, "could not start");
         failed_with(&body, "mars-central");
+        let reason = body["Reason"].as_str().unwrap_or_default();
+        assert_eq!(
+            reason.matches("could not start").count(),
+            1,
+            "the cause is stated once: {reason}"
+        );
     }
 }
 
