@@ -67,6 +67,19 @@ async fn put<C: ControlPlane>(
     })
 }
 
+/// The account and region's logging configuration now, if any.
+async fn read_current<C: ControlPlane>(
+    plane: &C,
+    ctx: &RequestContext,
+) -> Result<Option<LoggingConfig>, Error> {
+    retry::call(
+        ctx.deadline,
+        "GetModelInvocationLoggingConfiguration",
+        || plane.get_logging(),
+    )
+    .await
+}
+
 /// Create, and Update (which sets the new configuration under the same physical ID).
 pub async fn apply<P: Planes>(
     planes: &P,
@@ -76,12 +89,7 @@ pub async fn apply<P: Planes>(
 ) -> Result<Outcome, Error> {
     let region = ctx.stack.region.as_str();
     let plane = planes.for_region(region);
-    let current = retry::call(
-        ctx.deadline,
-        "GetModelInvocationLoggingConfiguration",
-        || plane.get_logging(),
-    )
-    .await?;
+    let current = read_current(&plane, ctx).await?;
     let desired = &props.config;
     match &current {
         Some(c) if c.same_as(desired) => {
@@ -130,12 +138,7 @@ pub async fn delete<P: Planes>(
     };
     let region = ctx.stack.region.as_str();
     let plane = planes.for_region(region);
-    let current = retry::call(
-        ctx.deadline,
-        "GetModelInvocationLoggingConfiguration",
-        || plane.get_logging(),
-    )
-    .await?;
+    let current = read_current(&plane, ctx).await?;
     match current {
         Some(c) if c.same_as(&props.config) => {
             retry::call(

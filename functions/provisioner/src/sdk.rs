@@ -326,32 +326,7 @@ impl ControlPlane for SdkPlane {
         let Some(c) = out.logging_config() else {
             return Ok(None);
         };
-        let Some(cw) = c.cloud_watch_config() else {
-            // Logging only to S3: not a configuration this resource writes; report it as foreign.
-            return Ok(Some(LoggingConfig {
-                s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()),
-                s3_key_prefix: c
-                    .s3_config()
-                    .and_then(|s| s.key_prefix())
-                    .map(str::to_owned),
-                text: c.text_data_delivery_enabled().unwrap_or(false),
-                image: c.image_data_delivery_enabled().unwrap_or(false),
-                embedding: c.embedding_data_delivery_enabled().unwrap_or(false),
-                video: c.video_data_delivery_enabled().unwrap_or(false),
-                audio: c.audio_data_delivery_enabled().unwrap_or(false),
-                ..LoggingConfig::default()
-            }));
-        };
-        Ok(Some(LoggingConfig {
-            log_group_name: cw.log_group_name().to_owned(),
-            role_arn: cw.role_arn().to_owned(),
-            large_data_bucket: cw
-                .large_data_delivery_s3_config()
-                .map(|s| s.bucket_name().to_owned()),
-            large_data_key_prefix: cw
-                .large_data_delivery_s3_config()
-                .and_then(|s| s.key_prefix())
-                .map(str::to_owned),
+        let mut config = LoggingConfig {
             s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()),
             s3_key_prefix: c
                 .s3_config()
@@ -362,7 +337,18 @@ impl ControlPlane for SdkPlane {
             embedding: c.embedding_data_delivery_enabled().unwrap_or(false),
             video: c.video_data_delivery_enabled().unwrap_or(false),
             audio: c.audio_data_delivery_enabled().unwrap_or(false),
-        }))
+            ..LoggingConfig::default()
+        };
+        // Logging only to S3 keeps the CloudWatch fields empty: never a configuration this
+        // resource writes, so it reads as someone else's.
+        if let Some(cw) = c.cloud_watch_config() {
+            config.log_group_name = cw.log_group_name().to_owned();
+            config.role_arn = cw.role_arn().to_owned();
+            let large = cw.large_data_delivery_s3_config();
+            config.large_data_bucket = large.map(|s| s.bucket_name().to_owned());
+            config.large_data_key_prefix = large.and_then(|s| s.key_prefix()).map(str::to_owned);
+        }
+        Ok(Some(config))
     }
 
     async fn put_logging(&self, config: &LoggingConfig) -> ApiResult<()> {
@@ -415,6 +401,7 @@ mod tests {
     use aws_sdk_bedrock::operation::get_inference_profile::{
         GetInferenceProfileError, GetInferenceProfileOutput,
     };
+    use aws_sdk_bedrock::operation::get_model_invocation_logging_configuration::GetModelInvocationLoggingConfigurationOutput;
     use aws_sdk_bedrock::operation::put_model_invocation_logging_configuration::{
         PutModelInvocationLoggingConfigurationError, PutModelInvocationLoggingConfigurationOutput,
     };
@@ -629,5 +616,79 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(arn, ARN);
+    }
+
+    fn logging_output(
+        config: aws_sdk_bedrock::types::LoggingConfig,
+    ) -> GetModelInvocationLoggingConfigurationOutput {
+        GetModelInvocationLoggingConfigurationOutput::builder()
+            .logging_config(config)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn logging_to_cloudwatch_is_read_with_every_field() {
+        let config = aws_sdk_bedrock::types::LoggingConfig::builder()
+            .cloud_watch_config(
+                CloudWatchConfig::builder()
+                    .log_group_name("/bedrock/invocations")
+                    .role_arn("arn:aws:iam::123456789012:role/bedrock-logging")
+                    .large_data_delivery_s3_config(
+                        S3Config::builder()
+                            .bucket_name("large")
+                            .key_prefix("big/")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .s3_config(S3Config::builder().bucket_name("logs").build().unwrap())
+            .text_data_delivery_enabled(true)
+            .embedding_data_delivery_enabled(true)
+            .build();
+        let rule = mock!(Client::get_model_invocation_logging_configuration)
+            .then_output(move || logging_output(config.clone()));
+        let got = plane(&[&rule]).get_logging().await.unwrap().unwrap();
+        assert_eq!(
+            got,
+            LoggingConfig {
+                log_group_name: "/bedrock/invocations".into(),
+                role_arn: "arn:aws:iam::123456789012:role/bedrock-logging".into(),
+                large_data_bucket: Some("large".into()),
+                large_data_key_prefix: Some("big/".into()),
+                s3_bucket: Some("logs".into()),
+                s3_key_prefix: None,
+                text: true,
+                image: false,
+                embedding: true,
+                video: false,
+                audio: false,
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn logging_only_to_s3_is_read_without_a_log_group() {
+        let config = aws_sdk_bedrock::types::LoggingConfig::builder()
+            .s3_config(
+                S3Config::builder()
+                    .bucket_name("logs")
+                    .key_prefix("p/")
+                    .build()
+                    .unwrap(),
+            )
+            .image_data_delivery_enabled(true)
+            .build();
+        let rule = mock!(Client::get_model_invocation_logging_configuration)
+            .then_output(move || logging_output(config.clone()));
+        let got = plane(&[&rule]).get_logging().await.unwrap().unwrap();
+        assert!(
+            got.log_group_name.is_empty() && got.role_arn.is_empty(),
+            "{got:?}"
+        );
+        assert_eq!(got.s3_bucket.as_deref(), Some("logs"));
+        assert_eq!(got.s3_key_prefix.as_deref(), Some("p/"));
+        assert!(got.image && !got.text, "{got:?}");
     }
 }
