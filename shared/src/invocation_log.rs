@@ -358,6 +358,11 @@ pub fn classify_with(
         region_violation: false,
         error: None,
     };
+    // serde's struct deserializer also fills fields from a JSON array, in order; a record is
+    // an object, so anything else is malformed before it is read.
+    if !line.trim_start().starts_with('{') {
+        return malformed();
+    }
     let Ok(slim) = serde_json::from_str::<Slim<'_>>(line) else {
         return malformed();
     };
@@ -499,6 +504,9 @@ mod tests {
             "",
             "not json",
             "[1,2]",
+            r#"["a"]"#,
+            "[\n\"- \"]",
+            r#"["amazon.nova-pro-v1:0", "ModelInvocationLog"]"#,
             "{}",
             r#"{"modelId": 5}"#,
             r#"{"modelId": ""}"#,

@@ -22,6 +22,7 @@ pub mod arn;
 pub mod aws;
 pub mod catalog;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod invocation_log;
 pub mod profile_map;

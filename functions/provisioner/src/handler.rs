@@ -67,26 +67,6 @@ impl Deadlines {
     }
 }
 
-/// The longest a Lambda invocation can run.
-const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
-
-/// Smallest value that can be an absolute deadline in Unix milliseconds (September 2001).
-const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
-
-/// Time left in the invocation, from the runtime's `Lambda-Runtime-Deadline-Ms` and the clock.
-///
-/// Lambda sends an absolute Unix time in milliseconds. Local runtime emulators do not always:
-/// `cargo lambda watch` sends the timeout itself (e.g. `600000`), which read as a date lies in
-/// 1970 and would leave no time at all. A value too small to be a date is therefore taken as a
-/// budget in milliseconds, capped at Lambda's 15-minute limit.
-pub fn remaining_from_deadline_ms(deadline_ms: u64, now_ms: u64) -> Duration {
-    if deadline_ms < PLAUSIBLE_EPOCH_MS {
-        Duration::from_millis(deadline_ms).min(MAX_INVOCATION)
-    } else {
-        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-    }
-}
-
 /// The provisioner: the result of start-up (clients, or the Reason every event is refused with)
 /// and the responder.
 pub struct Provisioner<P: Planes> {
@@ -309,29 +289,6 @@ mod tests {
         assert!(
             reason.contains(needle),
             "reason {reason:?} lacks {needle:?}"
-        );
-    }
-
-    #[test]
-    fn an_absolute_deadline_leaves_the_time_until_it() {
-        let now = 1_795_785_112_843;
-        assert_eq!(
-            remaining_from_deadline_ms(now + 299_500, now),
-            Duration::from_millis(299_500)
-        );
-        assert_eq!(remaining_from_deadline_ms(now - 5, now), Duration::ZERO);
-    }
-
-    #[test]
-    fn a_deadline_too_small_to_be_a_date_is_a_budget() {
-        let now = 1_795_785_112_843;
-        assert_eq!(
-            remaining_from_deadline_ms(600_000, now),
-            Duration::from_secs(600)
-        );
-        assert_eq!(
-            remaining_from_deadline_ms(999_999_999_999, now),
-            Duration::from_secs(15 * 60)
         );
     }
 

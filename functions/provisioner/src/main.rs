@@ -3,12 +3,11 @@
 //! an answer that a crashed function never sends, so they are carried into every response.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use provisioner::Error;
 use provisioner::config::Config;
-use provisioner::handler::{Provisioner, remaining_from_deadline_ms};
+use provisioner::handler::Provisioner;
 use provisioner::respond::Responder;
 use provisioner::sdk::SdkPlanes;
 use serde_json::Value;
@@ -19,13 +18,6 @@ async fn start() -> Result<SdkPlanes, Error> {
     Config::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
     Ok(SdkPlanes::from_sdk_config(&sdk))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -39,7 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let provisioner = provisioner.clone();
         async move {
-            let left = remaining_from_deadline_ms(event.context.deadline, now_ms());
+            let left = shared::deadline::remaining(event.context.deadline);
             provisioner.handle(event.payload, left).await.map(|_| ())
         }
     }))

@@ -1,7 +1,5 @@
 //! The Lambda adapter: turns the invocation's deadline into the scan's and returns the report.
 
-use std::time::SystemTime;
-
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -26,10 +24,6 @@ where
     C: Classifier,
     M: MetricsSink,
 {
-    let remaining = event
-        .context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
+    let remaining = shared::deadline::remaining(event.context.deadline);
     run_scan(verifier, &event.payload, Some(Instant::now() + remaining)).await
 }
