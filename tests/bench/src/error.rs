@@ -4,7 +4,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum BenchError {
-    #[error("bad argument {0:?}: usage is `bench [--quick] [--out DIR]`")]
+    #[error("bad argument {0:?}: usage is `bench [--quick] [--out DIR] [--only SECTION]`")]
     Usage(String),
     #[error("the local Bedrock emulator did not start: {0}")]
     Emulator(String),

@@ -75,6 +75,8 @@ pub struct Stack {
     pub url: String,
     pub profile_arn: String,
     pub sdk: SdkConfig,
+    /// One client (one connection pool) for every direct call, as the router keeps one.
+    runtime: aws_sdk_bedrockruntime::Client,
 }
 
 impl Stack {
@@ -115,6 +117,7 @@ impl Stack {
                 emulator,
                 url,
                 profile_arn,
+                runtime: aws_sdk_bedrockruntime::Client::new(&sdk),
                 sdk,
             })
         })
@@ -141,7 +144,7 @@ impl Stack {
     }
 
     pub fn runtime_client(&self) -> aws_sdk_bedrockruntime::Client {
-        aws_sdk_bedrockruntime::Client::new(&self.sdk)
+        self.runtime.clone()
     }
 }
 

@@ -31,12 +31,15 @@ use crate::router_bench::Counts;
 struct Args {
     quick: bool,
     out: Option<PathBuf>,
+    /// Run only the sections whose names contain this (developers re-measuring one thing).
+    only: Option<String>,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, BenchError> {
     let mut parsed = Args {
         quick: false,
         out: None,
+        only: None,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -45,6 +48,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, BenchError
             "--out" => {
                 let dir = args.next().ok_or_else(|| BenchError::Usage(a.clone()))?;
                 parsed.out = Some(PathBuf::from(dir));
+            }
+            "--only" => {
+                let name = args.next().ok_or_else(|| BenchError::Usage(a.clone()))?;
+                parsed.only = Some(name);
             }
             _ => return Err(BenchError::Usage(a)),
         }
@@ -78,7 +85,7 @@ fn plan(quick: bool) -> Plan {
                 latency_calls: 20,
                 window: Duration::from_millis(300),
                 concurrency: 16,
-                ready_within: Duration::from_secs(150),
+                ready_within: Duration::from_secs(60),
             },
         }
     } else {
@@ -86,9 +93,9 @@ fn plan(quick: bool) -> Plan {
             counts: Counts {
                 repeats: 5,
                 latency_calls: 2_000,
-                streams: 10,
+                streams: 20,
                 concurrent_streams: 16,
-                pace_ms: 20,
+                pace_ms: 10,
                 throughput_window: Duration::from_millis(1_500),
             },
             cold_requests: 1_000,
@@ -98,7 +105,7 @@ fn plan(quick: bool) -> Plan {
                 latency_calls: 500,
                 window: Duration::from_millis(1_500),
                 concurrency: 16,
-                ready_within: Duration::from_secs(600),
+                ready_within: Duration::from_secs(60),
             },
         }
     }
@@ -168,58 +175,48 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     let mut rows = vec![];
     let mut failures = vec![];
     let started = Instant::now();
-    let stage = |name: &str| eprintln!("[{:>6.1} s] {name}", started.elapsed().as_secs_f64());
+    let only = args.only.clone();
+    let stage = |name: &str| {
+        let wanted = only.as_deref().is_none_or(|o| name.contains(o));
+        if wanted {
+            eprintln!("[{:>6.1} s] {name}", started.elapsed().as_secs_f64());
+        }
+        wanted
+    };
 
-    stage("router overhead (in-process)");
-    section(
-        &mut rows,
-        &mut failures,
-        "router overhead",
-        rt.block_on(router_bench::latency(&stack, plan.counts)),
-    );
-    stage("streaming");
-    section(
-        &mut rows,
-        &mut failures,
-        "streaming",
-        rt.block_on(router_bench::streaming(&paced, plan.counts)),
-    );
-    stage("throughput");
-    section(
-        &mut rows,
-        &mut failures,
-        "throughput",
-        rt.block_on(router_bench::throughput(&stack, plan.counts)),
-    );
-    stage("cold start and memory");
-    section(
-        &mut rows,
-        &mut failures,
-        "cold start",
-        rt.block_on(runtime_api::cold_start(
+    if stage("router overhead (in-process)") {
+        let r = rt.block_on(router_bench::latency(&stack, plan.counts));
+        section(&mut rows, &mut failures, "router overhead", r);
+    }
+    if stage("streaming") {
+        let r = rt.block_on(router_bench::streaming(&paced, plan.counts));
+        section(&mut rows, &mut failures, "streaming", r);
+    }
+    if stage("throughput") {
+        let r = rt.block_on(router_bench::throughput(&stack, plan.counts));
+        section(&mut rows, &mut failures, "throughput", r);
+    }
+    if stage("cold start and memory") {
+        let r = rt.block_on(runtime_api::cold_start(
             &root,
             &stack,
             plan.counts.repeats,
             plan.cold_requests,
-        )),
-    );
-    stage("verifier");
-    section(
-        &mut rows,
-        &mut failures,
-        "verifier",
-        verifier_bench::verifier(&out, plan.verifier_records, plan.counts.repeats),
-    );
-    stage("package size");
-    rows.extend(package::package_sizes(&root));
-    stage("router under cargo lambda watch");
-    section(
-        &mut rows,
-        &mut failures,
-        "cargo lambda watch",
-        rt.block_on(watch::watch(&root, &out, &stack, plan.watch)),
-    );
-    stage("done");
+        ));
+        section(&mut rows, &mut failures, "cold start", r);
+    }
+    if stage("verifier") {
+        let r = verifier_bench::verifier(&out, plan.verifier_records, plan.counts.repeats);
+        section(&mut rows, &mut failures, "verifier", r);
+    }
+    if stage("package size") {
+        rows.extend(package::package_sizes(&root));
+    }
+    if stage("router under cargo lambda watch") {
+        let r = rt.block_on(watch::watch(&root, &out, &stack, plan.watch));
+        section(&mut rows, &mut failures, "cargo lambda watch", r);
+    }
+    eprintln!("[{:>6.1} s] done", started.elapsed().as_secs_f64());
 
     for name in ["log-window.jsonl", "log-window-quarter.jsonl"] {
         let _ = std::fs::remove_file(out.join(name));

@@ -205,13 +205,54 @@ fn later_event_offset(streams: &[Vec<f64>], events: usize) -> f64 {
     mean(&per_event)
 }
 
+/// First-event offsets of `n` router streams started together.
+async fn concurrent_router(router: &Arc<BenchRouter>, n: usize) -> Result<Vec<f64>, BenchError> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let router = Arc::clone(router);
+            tokio::spawn(async move { router_stream(&router).await })
+        })
+        .collect();
+    let mut firsts = vec![];
+    for t in tasks {
+        let offsets = t
+            .await
+            .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
+        check_events("the router's stream", &offsets)?;
+        firsts.push(offsets[0]);
+    }
+    Ok(firsts)
+}
+
+/// First-event offsets of `n` direct streams started together.
+async fn concurrent_direct(paced: &Stack, n: usize) -> Result<Vec<f64>, BenchError> {
+    let client = paced.runtime_client();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (client, arn) = (client.clone(), paced.profile_arn.clone());
+            tokio::spawn(async move { direct_stream(&client, &arn).await })
+        })
+        .collect();
+    let mut firsts = vec![];
+    for t in tasks {
+        let offsets = t
+            .await
+            .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
+        check_events("ConverseStream", &offsets)?;
+        firsts.push(offsets[0]);
+    }
+    Ok(firsts)
+}
+
 /// Streaming against a paced emulator: first byte and per-event delay, one stream at a time
 /// and with many in flight.
 pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
     let router = Arc::new(paced.router()?);
     let client = paced.runtime_client();
-    router_stream(&router).await?;
-    direct_stream(&client, &paced.profile_arn).await?;
+    // Warm both sides with a round in flight, so each has its pool of connections open and
+    // neither pays for connection set-up inside the measurement.
+    concurrent_router(&router, counts.concurrent_streams).await?;
+    concurrent_direct(paced, counts.concurrent_streams).await?;
     let (mut rt, mut dt, mut delay, mut crt, mut cdt, mut cmax) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..counts.repeats {
@@ -230,35 +271,8 @@ pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchE
         let events = via.iter().chain(&direct).map(Vec::len).min().unwrap_or(0);
         delay.push(later_event_offset(&via, events) - later_event_offset(&direct, events));
 
-        let mut tasks = vec![];
-        for _ in 0..counts.concurrent_streams {
-            let router = Arc::clone(&router);
-            tasks.push(tokio::spawn(async move { router_stream(&router).await }));
-        }
-        let mut firsts_via = vec![];
-        for t in tasks {
-            let offsets = t
-                .await
-                .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
-            check_events("the router's stream", &offsets)?;
-            firsts_via.push(offsets[0]);
-        }
-        let mut tasks = vec![];
-        for _ in 0..counts.concurrent_streams {
-            let client = client.clone();
-            let arn = paced.profile_arn.clone();
-            tasks.push(tokio::spawn(
-                async move { direct_stream(&client, &arn).await },
-            ));
-        }
-        let mut firsts_direct = vec![];
-        for t in tasks {
-            let offsets = t
-                .await
-                .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
-            check_events("ConverseStream", &offsets)?;
-            firsts_direct.push(offsets[0]);
-        }
+        let firsts_via = concurrent_router(&router, counts.concurrent_streams).await?;
+        let firsts_direct = concurrent_direct(paced, counts.concurrent_streams).await?;
         crt.push(percentile(&firsts_via, 50.0));
         cdt.push(percentile(&firsts_direct, 50.0));
         cmax.push(percentile(&firsts_via, 100.0));
