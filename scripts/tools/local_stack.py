@@ -306,9 +306,11 @@ class LocalStack:
         print("Try it:", flush=True)
         print(f"  curl -s {base}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{body}'",
               flush=True)
-        print("Check that the call went through the profile:", flush=True)
-        print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-port {self.args.lambda_port} "
-              "--data-file events/verifier/backfill-recent.json", flush=True)
+        print("Check that the call went through the profile (the verifier over the last 10 minutes):", flush=True)
+        print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-address 127.0.0.1 "
+              f"--invoke-port {self.args.lambda_port} \\\n"
+              "    --data-ascii \"{\\\"start\\\":\\\"$(date -u -d '-10 min' +%FT%TZ)\\\",\\\"end\\\":\\\"$(date -u -d '+1 min' +%FT%TZ)\\\"}\"",
+              flush=True)
         print("Ctrl-C stops everything.", flush=True)
         print("ready", flush=True)
 

@@ -1,0 +1,107 @@
+"""The README's first command, end to end: the offline stack starts, a completion sent to the
+printed Function URL goes through a profile, and the verifier's report counts it as profiled."""
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, VENV_BIN, free_port
+
+STARTUP_LIMIT_S = 1500
+
+
+@pytest.fixture(scope="module")
+def stack():
+    ports = {"bedrock": free_port(), "logs": free_port(), "lambda": free_port()}
+    proc = subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "local-stack.sh"),
+         "--bedrock-port", str(ports["bedrock"]), "--logs-port", str(ports["logs"]),
+         "--lambda-port", str(ports["lambda"])],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines = []
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.strip() == "ready":
+            break
+    if not lines or lines[-1] != "ready":
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the local stack did not become ready:\n" + "\n".join(lines[-40:]))
+    info = json.loads((REPO / ".local" / "stack.json").read_text())
+    yield {"proc": proc, "lines": lines, "ports": ports, **info}
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
+    printed = [l for l in stack["lines"] if l.startswith("Router Function URL: ")]
+    assert printed, stack["lines"]
+    router_url = printed[0].removeprefix("Router Function URL: ")
+    assert router_url == stack["router_url"]
+    assert router_url.startswith("http://127.0.0.1:")
+
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    reply = post_json(f"{router_url}/v1/chat/completions",
+                      {"model": model, "messages": [{"role": "user", "content": "Say hello"}]})
+    assert reply["model"] == model
+    assert reply["choices"][0]["message"]["content"]
+
+    # The emulator delivers records asynchronously: wait until moto has this one.
+    import boto3
+
+    logs = boto3.client("logs", endpoint_url=stack["logs_url"], region_name="us-east-1")
+    for _ in range(100):
+        events = logs.filter_log_events(logGroupName=stack["log_group"]).get("events", [])
+        if events:
+            break
+        time.sleep(0.1)
+    assert events, "no invocation record reached CloudWatch Logs"
+
+    ended = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    backfill = {"start": started.isoformat(), "end": ended.isoformat()}
+    result = subprocess.run(
+        [str(VENV_BIN / "cargo-lambda"), "lambda", "invoke", "verifier", "--invoke-address", "127.0.0.1",
+         "--invoke-port", str(stack["ports"]["lambda"]), "--data-ascii", json.dumps(backfill)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["complete"] is True, report
+    assert report["records"] == 1, report
+    assert report["counts"]["profiled"] == 1, report
+    assert report["counts"]["mapping_miss"] == 0, report
+    assert report["doctor"]["ok"] is True, report["doctor"]
+
+
+def test_ctrl_c_stops_everything_it_started(stack):
+    # Runs last in this module (pytest keeps file order).
+    proc = stack["proc"]
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 0
+    for port in stack["ports"].values():
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
