@@ -102,7 +102,7 @@ fn plan(quick: bool) -> Plan {
             verifier_records: 40_000,
             watch: watch::WatchCounts {
                 repeats: 3,
-                latency_calls: 500,
+                latency_calls: 100,
                 window: Duration::from_millis(1_500),
                 concurrency: 16,
                 ready_within: Duration::from_secs(60),

@@ -323,7 +323,7 @@ pub async fn watch(
             Row::new(
                 s,
                 format!(
-                    "req/s at {callers} callers (--concurrency {})",
+                    "req/s at {callers} callers ({} router instances)",
                     c.concurrency
                 ),
                 "req/s",
