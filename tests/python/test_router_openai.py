@@ -8,6 +8,7 @@ The first request makes `cargo lambda watch` compile the router, so the fixture 
 """
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -232,3 +233,32 @@ def test_invocation_logs_show_the_profile_arn_for_every_mapped_call(stack):
         assert record["modelId"] == stack["arns"][record["requestMetadata"]["model"]], record
     unmapped = [r for r in records if r.get("requestMetadata", {}).get("model") == NOVA]
     assert unmapped and all(r["modelId"] == NOVA for r in unmapped)
+
+
+def test_a_caller_that_disconnects_mid_stream_does_not_take_the_function_down(stack):
+    """The caller hangs up after the first chunk of a paced stream; later calls are still answered.
+    (What happens inside the sandbox when the Runtime API drops the response connection is pinned
+    by the router's `runtime_loop` test against a scripted Runtime API.)"""
+    emulator = stack["emulator"]
+    admin(emulator, "PUT", "/_emulator/runtime/pacing", {"delayMs": 200})
+    try:
+        host, port = stack["url"].removeprefix("http://").split("/", 1)[0].split(":")
+        body = json.dumps({"model": SONNET, "stream": True,
+                           "messages": [{"role": "user", "content": "a long paced answer to abandon"}]}).encode()
+        path = "/" + stack["url"].removeprefix("http://").split("/", 1)[1] + "/v1/chat/completions"
+        with socket.create_connection((host, int(port)), timeout=60) as sock:
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\ncontent-type: application/json\r\n"
+                         f"content-length: {len(body)}\r\n\r\n".encode() + body)
+            received = b""
+            while b"data: " not in received:
+                chunk = sock.recv(4096)
+                assert chunk, received
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200"), received[:200]
+            sock.shutdown(socket.SHUT_RDWR)
+    finally:
+        admin(emulator, "PUT", "/_emulator/runtime/pacing", {"delayMs": 0})
+    # Every later call is answered by the same warm function.
+    for _ in range(3):
+        reply = stack["client"].chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "still there?"}])
+        assert "You said: still there?" in reply.choices[0].message.content

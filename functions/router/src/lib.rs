@@ -15,6 +15,7 @@ pub mod handler;
 pub mod metrics;
 pub mod openai;
 pub mod profiles;
+pub mod runtime;
 pub mod sse;
 
 pub use error::RouterError;

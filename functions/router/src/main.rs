@@ -61,10 +61,13 @@ async fn main() -> Result<(), Error> {
         },
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
     );
-    lambda_http::run_with_streaming_response_concurrent(service_fn(move |request| {
+    router::runtime::serve_until_unrecoverable(|| {
         let router = router.clone();
-        async move { Ok::<_, Infallible>(router.handle(request).await) }
-    }))
+        lambda_http::run_with_streaming_response_concurrent(service_fn(move |request| {
+            let router = router.clone();
+            async move { Ok::<_, Infallible>(router.handle(request).await) }
+        }))
+    })
     .await
 }
 
