@@ -34,6 +34,8 @@ pub enum BedrockErrorKind {
     ServiceUnavailable,
     /// The call never got an answer (connection refused, timeout, undecodable reply).
     Transport,
+    /// The invocation's own time ran out while waiting (see [`crate::budget`]).
+    OutOfTime,
 }
 
 impl BedrockErrorKind {
@@ -64,7 +66,7 @@ impl BedrockErrorKind {
             Self::ResourceNotFound => "ResourceNotFoundException",
             Self::Throttling => "ThrottlingException",
             Self::ModelNotReady => "ModelNotReadyException",
-            Self::ModelTimeout => "ModelTimeoutException",
+            Self::ModelTimeout | Self::OutOfTime => "ModelTimeoutException",
             Self::ModelError => "ModelErrorException",
             Self::ModelStreamError => "ModelStreamErrorException",
             Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
@@ -363,6 +365,14 @@ fn render_bedrock(
             "api_error",
             Some("timeout"),
             GENERIC_5XX.into(),
+        ),
+        BedrockErrorKind::OutOfTime => make(
+            StatusCode::GATEWAY_TIMEOUT,
+            "api_error",
+            Some("timeout"),
+            format!(
+                "Bedrock had not finished answering `{friendly_id}` in {region} when this invocation's time ran out; raise the router function's timeout (up to 900 seconds) or ask for fewer tokens (max_tokens)"
+            ),
         ),
         BedrockErrorKind::ModelError
         | BedrockErrorKind::ModelStreamError

@@ -23,15 +23,20 @@ use http_body_util::{BodyExt as _, Full, StreamBody, combinators::UnsyncBoxBody}
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
+use lambda_http::RequestExt as _;
+
 use crate::auth::Authenticator;
 use crate::bedrock::{Bedrock, CallSite, EventStream};
+use crate::budget::Budget;
 use crate::caps::Target;
 use crate::converse::{
     ContentBlock, ConverseRequest, ConverseResponse, StreamEvent, SystemBlock, Tool,
     ToolResultContent,
 };
 use crate::directory::{Directory, ProfileCapsCache};
-use crate::error::{BedrockError, Flavor, RouterError, error_body, error_response, render};
+use crate::error::{
+    BedrockError, BedrockErrorKind, Flavor, RouterError, error_body, error_response, render,
+};
 use crate::failover::{RetryPolicy, Rotation, is_retryable};
 use crate::metrics::{MetricsSink, RequestRecord, RouteName};
 use crate::openai::{self, ChunkTranslator};
@@ -194,6 +199,9 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             None => RouteName::Other,
         };
         let mut record = RequestRecord::new(Arc::clone(&self.inner.sink), route_name);
+        let budget = req.lambda_context_ref().map_or(Budget::unbounded(), |ctx| {
+            Budget::from_deadline_ms(ctx.deadline)
+        });
         let result = match route {
             None => Err(RouterError::NoRoute {
                 method: method.to_string(),
@@ -219,7 +227,8 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                             match self.inner.tenants.get(index) {
                                 Some(tenant) => {
                                     record.tenant = Some(tenant.name.clone());
-                                    self.dispatch(route, req.body(), tenant, &mut record).await
+                                    self.dispatch(route, req.body(), tenant, budget, &mut record)
+                                        .await
                                 }
                                 None => Err(RouterError::Internal(format!(
                                     "tenant index {index} has no directory"
@@ -257,6 +266,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         route: Route<'_>,
         body: &[u8],
         tenant: &TenantSlot<D>,
+        budget: Budget,
         record: &mut RequestRecord,
     ) -> Result<Reply, RouterError> {
         let dir = &tenant.directory;
@@ -279,7 +289,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             }
             Route::ChatCompletions => {
                 let value = self.parse_body(body)?;
-                self.chat(value, tenant, record).await
+                self.chat(value, tenant, budget, record).await
             }
             Route::Converse(raw_id) | Route::ConverseStream(raw_id) => {
                 let stream = matches!(route, Route::ConverseStream(_));
@@ -293,7 +303,8 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                     })?
                     .into_owned();
                 let value = self.parse_body(body)?;
-                self.native(&model, value, stream, tenant, record).await
+                self.native(&model, value, stream, tenant, budget, record)
+                    .await
             }
         }
     }
@@ -350,6 +361,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         &self,
         target: &Target,
         request: ConverseRequest,
+        budget: Budget,
         record: &mut RequestRecord,
     ) -> Result<ConverseResponse, RouterError> {
         let (sites, attempts) = self.plan(target);
@@ -358,9 +370,12 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             let site = &sites[attempt % sites.len()];
             attempt += 1;
             self.before_attempt(attempt, site, record).await;
-            match self.inner.bedrock.converse(site, request.clone()).await {
+            let answer = budget
+                .run(self.inner.bedrock.converse(site, request.clone()))
+                .await;
+            match answer {
                 Ok(response) => return Ok(response),
-                Err(e) if is_retryable(e.kind) && attempt < attempts => {
+                Err(e) if self.may_retry(&e, attempt, attempts, budget) => {
                     tracing::warn!(model = %target.friendly_id, call_id = %site.model_id, region = %site.region, kind = ?e.kind, attempt, "Bedrock overloaded or unreachable; trying the next profile");
                 }
                 Err(e) => return Err(bedrock_error(&target.at(site), e)),
@@ -374,6 +389,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         &self,
         target: &Target,
         request: ConverseRequest,
+        budget: Budget,
         record: &mut RequestRecord,
     ) -> Result<((Option<StreamEvent>, EventStream), Target), RouterError> {
         let (sites, attempts) = self.plan(target);
@@ -382,13 +398,11 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             let site = &sites[attempt % sites.len()];
             attempt += 1;
             self.before_attempt(attempt, site, record).await;
-            let opened = match self
-                .inner
-                .bedrock
-                .converse_stream(site, request.clone())
+            let opened = match budget
+                .run(self.inner.bedrock.converse_stream(site, request.clone()))
                 .await
             {
-                Ok(mut events) => match events.next().await {
+                Ok(mut events) => match budget.next(events.next()).await {
                     Some(Ok(event)) => Ok((Some(event), events)),
                     Some(Err(e)) => Err(e),
                     None => Ok((None, events)),
@@ -397,12 +411,19 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             };
             match opened {
                 Ok(first) => return Ok((first, target.at(site))),
-                Err(e) if is_retryable(e.kind) && attempt < attempts => {
+                Err(e) if self.may_retry(&e, attempt, attempts, budget) => {
                     tracing::warn!(model = %target.friendly_id, call_id = %site.model_id, region = %site.region, kind = ?e.kind, attempt, "Bedrock overloaded or unreachable before the stream started; trying the next profile");
                 }
                 Err(e) => return Err(bedrock_error(&target.at(site), e)),
             }
         }
+    }
+
+    /// Another attempt is made for an overload or outage, while attempts and time are left.
+    fn may_retry(&self, e: &BedrockError, attempt: usize, attempts: usize, budget: Budget) -> bool {
+        is_retryable(e.kind)
+            && attempt < attempts
+            && budget.allows(self.inner.retry.delay_before(attempt + 1))
     }
 
     async fn before_attempt(&self, attempt: usize, site: &CallSite, record: &mut RequestRecord) {
@@ -419,6 +440,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         &self,
         value: Value,
         tenant: &TenantSlot<D>,
+        budget: Budget,
         record: &mut RequestRecord,
     ) -> Result<Reply, RouterError> {
         let chat = openai::parse_chat_request(value)?;
@@ -432,11 +454,12 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         tracing::info!(model = %target.friendly_id, tenant = %tenant.name, profiles = target.sites.len(), stream = chat.stream, "chat completion");
         if chat.stream {
             let (first, used) = self
-                .open_stream_with_failover(&target, request, record)
+                .open_stream_with_failover(&target, request, budget, record)
                 .await?;
             Ok(Reply::Stream(Box::new(PendingStream {
                 first,
                 target: used,
+                budget,
                 dialect: Dialect::OpenAi(ChunkTranslator::new(
                     id,
                     created,
@@ -446,7 +469,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             })))
         } else {
             let response = self
-                .converse_with_failover(&target, request, record)
+                .converse_with_failover(&target, request, budget, record)
                 .await?;
             record.input_tokens = response.usage.input_tokens;
             record.output_tokens = response.usage.output_tokens;
@@ -463,6 +486,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         value: Value,
         stream: bool,
         tenant: &TenantSlot<D>,
+        budget: Budget,
         record: &mut RequestRecord,
     ) -> Result<Reply, RouterError> {
         let mut request: ConverseRequest = serde_json::from_value(value).map_err(|e| {
@@ -476,16 +500,17 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         tracing::info!(model = %target.friendly_id, tenant = %tenant.name, profiles = target.sites.len(), stream, "native converse");
         if stream {
             let (first, used) = self
-                .open_stream_with_failover(&target, request, record)
+                .open_stream_with_failover(&target, request, budget, record)
                 .await?;
             Ok(Reply::Stream(Box::new(PendingStream {
                 first,
                 target: used,
+                budget,
                 dialect: Dialect::Native,
             })))
         } else {
             let response = self
-                .converse_with_failover(&target, request, record)
+                .converse_with_failover(&target, request, budget, record)
                 .await?;
             record.input_tokens = response.usage.input_tokens;
             record.output_tokens = response.usage.output_tokens;
@@ -758,6 +783,7 @@ enum Dialect {
 struct PendingStream {
     first: (Option<StreamEvent>, EventStream),
     target: Target,
+    budget: Budget,
     dialect: Dialect,
 }
 
@@ -765,6 +791,7 @@ struct StreamState {
     pending: Option<StreamEvent>,
     events: EventStream,
     target: Target,
+    budget: Budget,
     dialect: Dialect,
     record: RequestRecord,
     finished: bool,
@@ -815,17 +842,12 @@ impl StreamState {
             Dialect::OpenAi(_) => sse::data(&error_body(&rendered, Flavor::OpenAi)),
             Dialect::Native => {
                 let exception = match &err {
-                    RouterError::Bedrock { source, .. } => {
-                        let shape = source.kind.shape_name();
-                        let mut name = shape[..1].to_ascii_lowercase();
-                        name.push_str(&shape[1..]);
-                        name
-                    }
-                    _ => "internalServerException".to_owned(),
+                    RouterError::Bedrock { source, .. } => stream_exception_member(source.kind),
+                    _ => "internalServerException",
                 };
                 sse::event(
-                    &exception,
-                    &json!({ exception.as_str(): {"message": rendered.message} }),
+                    exception,
+                    &json!({ exception: {"message": rendered.message} }),
                 )
             }
         }
@@ -839,6 +861,21 @@ impl StreamState {
     }
 }
 
+/// The ConverseStream exception member for a failure mid-stream. The stream union has only
+/// five; any other kind (a model timeout, our own deadline) is a model stream error there, as
+/// Bedrock reports it.
+fn stream_exception_member(kind: BedrockErrorKind) -> &'static str {
+    match kind {
+        BedrockErrorKind::Throttling => "throttlingException",
+        BedrockErrorKind::Validation => "validationException",
+        BedrockErrorKind::InternalServer => "internalServerException",
+        BedrockErrorKind::ServiceUnavailable | BedrockErrorKind::Transport => {
+            "serviceUnavailableException"
+        }
+        _ => "modelStreamErrorException",
+    }
+}
+
 impl PendingStream {
     fn into_response(self, record: RequestRecord) -> Response<RouterBody> {
         let (pending, events) = self.first;
@@ -846,6 +883,7 @@ impl PendingStream {
             pending,
             events,
             target: self.target,
+            budget: self.budget,
             dialect: self.dialect,
             record,
             finished: false,
@@ -857,7 +895,7 @@ impl PendingStream {
                 }
                 let next = match state.pending.take() {
                     Some(event) => Some(Ok(event)),
-                    None => state.events.next().await,
+                    None => state.budget.next(state.events.next()).await,
                 };
                 match next {
                     Some(Ok(event)) => {

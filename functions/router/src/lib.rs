@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod bedrock;
+pub mod budget;
 pub mod caps;
 pub mod converse;
 pub mod directory;

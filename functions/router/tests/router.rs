@@ -2,6 +2,8 @@
 //! SDK: profile resolution, both route families, streaming, faults and error mapping, and (in
 //! `tenants`) API keys, per-tenant profiles and failover across a model's profiles.
 
+#[path = "router/faults.rs"]
+mod faults;
 #[path = "router/runtime_loop.rs"]
 mod runtime_loop;
 #[path = "router/tenants.rs"]
