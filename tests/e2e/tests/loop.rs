@@ -4,6 +4,9 @@
 //! count exactly what was sent — profiled calls, calls that bypassed the profile with the raw
 //! model ID, and a call served outside the allowed regions.
 
+#[path = "loop/faults.rs"]
+mod faults;
+
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrock::types::{CloudWatchConfig, InferenceProfileModelSource, LoggingConfig};
