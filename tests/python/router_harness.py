@@ -53,6 +53,16 @@ def wait_for_health(url, proc, log_path, timeout):
     raise TimeoutError(f"the router did not answer /health within {timeout}s:\n{open(log_path).read()[-4000:]}")
 
 
+# Function URL base -> the file holding that router's whole output (cargo lambda watch's log).
+_LOG_PATHS = {}
+
+
+def router_log(url):
+    """Everything the router under `url` has written so far (its logs and metrics lines)."""
+    with open(_LOG_PATHS[url], encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
 @contextlib.contextmanager
 def run_router(emulator, config, extra_env=None):
     """Runs the router under `cargo lambda watch` with `config` as PROFILES_CONFIG; yields its
@@ -77,8 +87,10 @@ def run_router(emulator, config, extra_env=None):
     url = f"http://127.0.0.1:{port}/lambda-url/router"
     try:
         wait_for_health(url, proc, log.name, COMPILE_TIMEOUT)
+        _LOG_PATHS[url] = log.name
         yield url
     finally:
+        _LOG_PATHS.pop(url, None)
         try:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=20)

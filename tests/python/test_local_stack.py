@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,9 @@ def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
 
     started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)
     model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    canary = f"canary-prompt-{uuid.uuid4().hex}"
     reply = post_json(f"{router_url}/v1/chat/completions",
-                      {"model": model, "messages": [{"role": "user", "content": "Say hello"}]})
+                      {"model": model, "messages": [{"role": "user", "content": f"Say hello {canary}"}]})
     assert reply["model"] == model
     assert reply["choices"][0]["message"]["content"]
 
@@ -100,6 +102,13 @@ def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
     assert report["counts"]["profiled"] == 1, report
     assert report["counts"]["mapping_miss"] == 0, report
     assert report["doctor"]["ok"] is True, report["doctor"]
+
+    # The whole run's function output (provisioner, router and verifier, which read the record
+    # holding the prompt) carries no prompt text.
+    functions_log = (REPO / ".local" / "lambda-watch.log").read_text(errors="replace")
+    assert "BedrockProfiles/Router" in functions_log and "\"Namespace\":\"BedrockProfiles\"" in functions_log
+    assert canary not in functions_log
+    assert canary in json.dumps(events), "the invocation log itself does hold the prompt"
 
 
 def test_ctrl_c_stops_everything_it_started(stack):

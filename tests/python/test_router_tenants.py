@@ -20,7 +20,7 @@ import pytest
 
 from conftest import LOCAL_AWS_ENV, TARGET_DIR, start_emulator
 from router_harness import (NO_RETRIES, REGION, SONNET, admin, create_profile, enable_invocation_logs,
-                            invocation_records, run_router)
+                            invocation_records, router_log, run_router)
 
 A_OLD, A_NEW, B_KEY = "sk-team-a-2025", "sk-team-a-2026", "sk-team-b-1"
 
@@ -176,3 +176,42 @@ def test_key_hashes_can_come_from_a_secrets_manager_secret(stack, moto):
         fresh = dict(stack, url=url)
         assert ask(fresh, "sk-from-secret", "keyed by the secret")["x-router-tenant"] == "team-b"
         assert ask(fresh, B_KEY, "keyed by the config")["x-router-tenant"] == "team-b"
+
+
+def test_the_router_logs_hold_no_prompt_and_no_key(stack):
+    """Runs last: every request of this module, plus canary prompts sent every way the router
+    reads text (plain, streamed, native, refused, and with a wrong key), must leave the router's
+    whole output (logs and metrics lines) free of prompt text, keys and key hashes."""
+    canary = f"canary-prompt-{uuid.uuid4().hex}"
+    wrong_key = f"sk-canary-wrong-{uuid.uuid4().hex}"
+    ask(stack, B_KEY, f"{canary} plain")
+    ask(stack, A_NEW, f"{canary} streamed", stream=True)
+    native = urllib.request.Request(
+        f"{stack['url']}/model/{SONNET}/converse", method="POST",
+        data=json.dumps({"messages": [{"role": "user", "content": [{"text": f"{canary} native"}]}]}).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {B_KEY}"})
+    with urllib.request.urlopen(native, timeout=120) as response:
+        assert response.status == 200
+    refused = [
+        {"model": SONNET, "messages": [{"role": "wizard", "content": f"{canary} bad role"}]},
+        {"model": f"{canary}-model", "messages": [{"role": "user", "content": f"{canary} unknown model"}]},
+        {"model": SONNET, "messages": [{"role": "user", "content": [{"type": "image_url",
+                                        "image_url": {"url": f"https://{canary}.example/cat.png"}}]}]},
+    ]
+    for body in refused:
+        request = urllib.request.Request(f"{stack['url']}/v1/chat/completions", method="POST",
+                                         data=json.dumps(body).encode(),
+                                         headers={"content-type": "application/json",
+                                                  "authorization": f"Bearer {B_KEY}"})
+        with pytest.raises(urllib.error.HTTPError) as refusal:
+            urllib.request.urlopen(request, timeout=120)
+        assert 400 <= refusal.value.code < 500
+    status, _ = raw_post(f"{stack['url']}/v1/chat/completions", {"authorization": f"Bearer {wrong_key}"})
+    assert status == 401
+
+    log = router_log(stack["url"])
+    # The capture works: the router's own lines for these requests are in it.
+    assert "router configured" in log and "chat completion" in log and "BedrockProfiles/Router" in log
+    for secret in (canary, wrong_key, A_OLD, A_NEW, B_KEY, sha256(A_OLD), sha256(A_NEW), sha256(B_KEY),
+                   "canary-prompt", "sk-team-", "Bearer "):
+        assert secret not in log, f"{secret!r} appears in the router's output"
