@@ -11,7 +11,7 @@ use crate::Error;
 use crate::control::Planes;
 use crate::properties::{self, LoggingProps, ProfileProps};
 use crate::protocol::{CREATE_FAILED_MARKER, Envelope, Response, StackRef};
-use crate::respond::Responder;
+use crate::respond::{Responder, ResponseUrl};
 use crate::{logging, profile};
 
 pub const PROFILE_TYPE: &str = "Custom::BedrockInferenceProfile";
@@ -96,6 +96,11 @@ impl<P: Planes> Provisioner<P> {
                 return Err(e);
             }
         };
+        // An answer that cannot be delivered must not be preceded by work no stack will own.
+        if let Err(e) = ResponseUrl::parse(&envelope.response_url) {
+            tracing::error!(error = %e, "event cannot be answered");
+            return Err(e);
+        }
         let deadlines = Deadlines::from_remaining(remaining);
         let request_type = event
             .get("RequestType")

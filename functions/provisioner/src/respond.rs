@@ -22,6 +22,63 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time the first attempt gets, however late it is.
 const FIRST_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
 
+/// A `ResponseURL` the provisioner will send an answer to.
+///
+/// The event names the URL, and anyone allowed to invoke the function writes the event, so the
+/// URL is checked before any work is done: CloudFormation's pre-signed S3 URLs are `https` on an
+/// `amazonaws.com` (or `amazonaws.com.cn`) host; loopback hosts are allowed for local runs (the
+/// only other listener in a Lambda sandbox's loopback is the Runtime API, which takes no PUT).
+/// Anything else (the instance-metadata address, a private network, plain http to the internet)
+/// is refused. Messages show the URL without its query: the signature and the session token in
+/// it are credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseUrl {
+    url: String,
+    shown: String,
+}
+
+impl ResponseUrl {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let raw = raw.trim();
+        let shown = raw.split(['?', '#']).next().unwrap_or_default().to_owned();
+        let refuse = |why: &str| {
+            Error::Response(format!(
+                "ResponseURL {shown:?} is refused: {why}; CloudFormation sends a pre-signed https URL on an amazonaws.com host"
+            ))
+        };
+        let uri: http::Uri = raw.parse().map_err(|_| refuse("it is not a URL"))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| refuse("it has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        let aws_host = ["amazonaws.com", "amazonaws.com.cn"]
+            .iter()
+            .any(|suffix| host.ends_with(&format!(".{suffix}")));
+        match uri.scheme_str() {
+            Some("https") if aws_host || loopback => {}
+            Some("http") if loopback => {}
+            Some("https") => return Err(refuse("its host is not an AWS endpoint")),
+            Some("http") => return Err(refuse("it is plain http to a host that is not loopback")),
+            _ => return Err(refuse("only https is used")),
+        }
+        Ok(Self {
+            url: raw.to_owned(),
+            shown,
+        })
+    }
+
+    /// The URL without its query (no signature, no token): safe to log.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
 /// Sends responses to CloudFormation.
 #[derive(Debug)]
 pub struct Responder {
@@ -51,6 +108,7 @@ impl Responder {
         response: &Response,
         deadline: Instant,
     ) -> Result<u16, Error> {
+        let url = ResponseUrl::parse(url)?;
         let body = response.to_body();
         let mut delay = FIRST_DELAY;
         let mut last_error = String::new();
@@ -64,7 +122,7 @@ impl Responder {
             } else if left.is_zero() {
                 break;
             }
-            let request = build_request(url, body.clone())?;
+            let request = build_request(&url, body.clone())?;
             match tokio::time::timeout(left.min(ATTEMPT_TIMEOUT), self.connector.call(request))
                 .await
             {
@@ -104,18 +162,20 @@ fn response_status_label(response: &Response) -> &'static str {
     }
 }
 
-fn build_request(url: &str, body: Vec<u8>) -> Result<HttpRequest, Error> {
+fn build_request(url: &ResponseUrl, body: Vec<u8>) -> Result<HttpRequest, Error> {
     // The URL is pre-signed without a content type: S3 answers 403 to any other value, so the
     // header is sent present and empty, as cfn-response does.
+    let unusable = |e: &dyn std::fmt::Display| {
+        Error::Response(format!("ResponseURL {:?} is not usable: {e}", url.shown()))
+    };
     let request = http::Request::builder()
         .method(http::Method::PUT)
-        .uri(url)
+        .uri(url.url.as_str())
         .header(http::header::CONTENT_TYPE, "")
         .header(http::header::CONTENT_LENGTH, body.len())
         .body(SdkBody::from(body))
-        .map_err(|e| Error::Response(format!("ResponseURL {url:?} is not usable: {e}")))?;
-    HttpRequest::try_from(request)
-        .map_err(|e| Error::Response(format!("ResponseURL {url:?} is not usable: {e}")))
+        .map_err(|e| unusable(&e))?;
+    HttpRequest::try_from(request).map_err(|e| unusable(&e))
 }
 
 #[cfg(test)]
@@ -171,6 +231,75 @@ mod tests {
         });
         let envelope = Envelope::read(&event).unwrap();
         Response::failed(&envelope, "timed out")
+    }
+
+    #[test]
+    fn cloudformation_and_loopback_urls_are_accepted() {
+        for url in [
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/x?X-Amz-Signature=abc",
+            "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x",
+            "https://s3.us-east-1.amazonaws.com/bucket/key",
+            "http://127.0.0.1:9099/cloudformation-response",
+            "http://localhost:8080/r",
+            "http://[::1]:8080/r",
+            "  https://bucket.s3.amazonaws.com/k  ",
+        ] {
+            assert!(ResponseUrl::parse(url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn other_destinations_are_refused_without_showing_the_signature() {
+        for (url, why) in [
+            (
+                "http://169.254.169.254/latest/meta-data/?X-Amz-Signature=secret",
+                "not loopback",
+            ),
+            (
+                "https://169.254.169.254/latest/meta-data/",
+                "not an AWS endpoint",
+            ),
+            (
+                "http://10.0.0.7/put?X-Amz-Security-Token=secret",
+                "not loopback",
+            ),
+            (
+                "https://evil.example/amazonaws.com?X-Amz-Signature=secret",
+                "not an AWS endpoint",
+            ),
+            (
+                "https://amazonaws.com.evil.example/x",
+                "not an AWS endpoint",
+            ),
+            (
+                "http://bucket.s3.amazonaws.com/k?X-Amz-Signature=secret",
+                "not loopback",
+            ),
+            ("ftp://127.0.0.1/x", "only https"),
+            ("file:///etc/passwd", "not a URL"),
+            ("not a url", "not a URL"),
+            ("", "not a URL"),
+        ] {
+            let err = ResponseUrl::parse(url).unwrap_err().to_string();
+            assert!(err.contains(why), "{url}: {err}");
+            assert!(!err.contains("secret"), "{url}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_url_gets_no_attempt_at_all() {
+        // An unroutable private address: any attempt would wait for its timeout.
+        let started = std::time::Instant::now();
+        let err = Responder::new()
+            .send(
+                "http://10.255.255.1/x",
+                &response("http://10.255.255.1/x"),
+                Instant::now() + Duration::from_secs(30),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is refused"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(500));
     }
 
     #[tokio::test]

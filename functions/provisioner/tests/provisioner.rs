@@ -998,3 +998,30 @@ async fn every_event_file_replays_through_the_handler() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_event_whose_response_url_is_not_cloudformations_is_refused_before_any_work() {
+    let h = Harness::start().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "https://collector.example/put?X-Amz-Signature=abc",
+    ] {
+        let mut event = h.event(
+            "Create",
+            PROFILE,
+            "create-elsewhere",
+            json!({"ModelSource": HAIKU}),
+        );
+        event["ResponseURL"] = json!(url);
+        let err = h
+            .provisioner
+            .handle(event, Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is refused"), "{err}");
+        assert!(!err.to_string().contains("X-Amz-Signature"), "{err}");
+    }
+    assert!(h.app_profiles().await.is_empty(), "no profile was created");
+    assert_eq!(h.sink.count(), 0, "nothing was sent anywhere");
+    h.emulator.shutdown().await;
+}
