@@ -392,6 +392,18 @@ mod tests {
     }
 
     #[test]
+    fn s3_locations_are_refused_so_no_caller_makes_bedrock_read_a_bucket_for_us() {
+        for block in [
+            json!({"image": {"format": "png", "source": {"s3Location": {"uri": "s3://private/cat.png"}}}}),
+            json!({"document": {"format": "pdf", "name": "d", "source": {"s3Location": {"uri": "s3://private/d.pdf", "bucketOwner": "123456789012"}}}}),
+        ] {
+            let body = json!({"messages": [{"role": "user", "content": [block]}]});
+            let err = serde_json::from_value::<ConverseRequest>(body).unwrap_err();
+            assert!(err.to_string().contains("s3Location"), "{err}");
+        }
+    }
+
+    #[test]
     fn an_unknown_content_block_is_refused_by_name() {
         let body = json!({"messages": [{"role": "user", "content": [{"video": {}}]}]});
         let err = serde_json::from_value::<ConverseRequest>(body).unwrap_err();
