@@ -9,6 +9,7 @@
 mod cpu;
 mod error;
 mod harness;
+mod load;
 mod package;
 mod report;
 mod router_bench;
@@ -65,6 +66,7 @@ struct Plan {
     cold_requests: usize,
     verifier_records: u64,
     watch: watch::WatchCounts,
+    load: load::LoadCounts,
 }
 
 fn plan(quick: bool) -> Plan {
@@ -87,6 +89,10 @@ fn plan(quick: bool) -> Plan {
                 concurrency: 16,
                 ready_within: Duration::from_secs(60),
             },
+            load: load::LoadCounts {
+                requests: 2_000,
+                callers: 64,
+            },
         }
     } else {
         Plan {
@@ -106,6 +112,10 @@ fn plan(quick: bool) -> Plan {
                 window: Duration::from_millis(1_500),
                 concurrency: 16,
                 ready_within: Duration::from_secs(60),
+            },
+            load: load::LoadCounts {
+                requests: 100_000,
+                callers: 64,
             },
         }
     }
@@ -215,6 +225,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     if stage("router under cargo lambda watch") {
         let r = rt.block_on(watch::watch(&root, &out, &stack, plan.watch));
         section(&mut rows, &mut failures, "cargo lambda watch", r);
+    }
+    if stage("load") {
+        let r = rt.block_on(load::load(&root, &out, &stack, plan.load));
+        section(&mut rows, &mut failures, "load", r);
     }
     eprintln!("[{:>6.1} s] done", started.elapsed().as_secs_f64());
 

@@ -37,13 +37,13 @@ impl Drop for Watch {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Conn {
+pub struct Conn {
     send: SendRequest<Full<Bytes>>,
     host: String,
 }
 
 impl Conn {
-    async fn open(port: u16) -> Result<Self, BenchError> {
+    pub async fn open(port: u16) -> Result<Self, BenchError> {
         let host = format!("127.0.0.1:{port}");
         let stream = TcpStream::connect(&host)
             .await
@@ -56,7 +56,7 @@ impl Conn {
         Ok(Self { send, host })
     }
 
-    async fn call(
+    pub async fn call(
         &mut self,
         method: &str,
         path: &str,
@@ -91,7 +91,7 @@ impl Conn {
 
 /// `--only-lambda-apis` serves one function, named `_`.
 const FUNCTION: &str = "_";
-const CHAT: &str = "/lambda-url/_/v1/chat/completions";
+pub const CHAT: &str = "/lambda-url/_/v1/chat/completions";
 
 async fn chat(conn: &mut Conn) -> Result<(), BenchError> {
     let (status, body) = conn.call("POST", CHAT, &chat_body().to_string()).await?;
@@ -205,6 +205,92 @@ fn free_port() -> Result<u16, BenchError> {
         .map_err(|e| BenchError::io("127.0.0.1:0", e))
 }
 
+/// `cargo lambda watch` with its router instances, ready for calls; all stopped when dropped.
+pub struct Session {
+    // Fields drop in order: the router instances go before the runtime emulator.
+    instances: Vec<Instance>,
+    _watch: Watch,
+    port: u16,
+    /// Processes started to the first answered call.
+    ready_ms: f64,
+}
+
+impl Session {
+    /// Starts the runtime emulator and `instances` release routers; `None` when a tool or the
+    /// release router is missing (the reason is printed), an error when nothing answers.
+    pub async fn start(
+        root: &Path,
+        out_dir: &Path,
+        stack: &Stack,
+        instances: usize,
+    ) -> Result<Option<Self>, BenchError> {
+        match Self::start_within(root, out_dir, stack, instances, Duration::from_secs(60)).await? {
+            Ok(session) => Ok(Some(session)),
+            Err(reason) => {
+                eprintln!("cargo lambda watch {reason}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// As [`Session::start`]; `Err(reason)` says why nothing could be measured.
+    async fn start_within(
+        root: &Path,
+        out_dir: &Path,
+        stack: &Stack,
+        instances: usize,
+        ready_within: Duration,
+    ) -> Result<Result<Self, String>, BenchError> {
+        if !root.join(".venv/bin/cargo-lambda").exists() {
+            return Ok(Err(
+                "not measured: .venv/bin/cargo-lambda is missing (bash scripts/setup-python.sh)"
+                    .into(),
+            ));
+        }
+        if !root.join("target/release/router").exists() {
+            return Ok(Err(
+                "not measured: target/release/router is missing (cargo build --release -p router)"
+                    .into(),
+            ));
+        }
+        let port = free_port()?;
+        let (watch, instances) = start_watch(root, stack, port, instances, out_dir)?;
+        // The first invocation proves the instances are polling.
+        let ready = Instant::now();
+        loop {
+            let attempt = async {
+                let mut conn = Conn::open(port).await?;
+                chat(&mut conn).await
+            };
+            match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+                Ok(Ok(())) => break,
+                _ if ready.elapsed() > ready_within => {
+                    return Ok(Err(format!(
+                        "not measured: no answer within {} s (see {})",
+                        ready_within.as_secs(),
+                        out_dir.join("watch.log").display()
+                    )));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+        Ok(Ok(Self {
+            instances,
+            _watch: watch,
+            port,
+            ready_ms: ready.elapsed().as_secs_f64() * 1e3,
+        }))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn instance_pids(&self) -> Vec<u32> {
+        self.instances.iter().map(|i| i.0.id()).collect()
+    }
+}
+
 /// Settings of the watch section.
 pub struct WatchCounts {
     pub repeats: usize,
@@ -221,39 +307,15 @@ pub async fn watch(
     c: WatchCounts,
 ) -> Result<Vec<Row>, BenchError> {
     let s = "router under cargo lambda watch";
-    if !root.join(".venv/bin/cargo-lambda").exists() {
-        return Ok(vec![Row::new(s, "added latency p50", "ms").note(
-            "not measured: .venv/bin/cargo-lambda is missing (bash scripts/setup-python.sh)",
-        )]);
-    }
-    if !root.join("target/release/router").exists() {
-        return Ok(vec![Row::new(s, "added latency p50", "ms").note(
-            "not measured: target/release/router is missing (cargo build --release -p router)",
-        )]);
-    }
-    let port = free_port()?;
-    // Bindings drop in reverse order: the router instances go before the runtime emulator.
-    let (_watch, _instances) = start_watch(root, stack, port, c.concurrency, out_dir)?;
-    // The first invocation starts (and may build) the function.
-    let ready = Instant::now();
-    loop {
-        let attempt = async {
-            let mut conn = Conn::open(port).await?;
-            chat(&mut conn).await
-        };
-        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-            Ok(Ok(())) => break,
-            _ if ready.elapsed() > c.ready_within => {
-                return Ok(vec![Row::new(s, "added latency p50", "ms").note(format!(
-                    "not measured: no answer within {} s (see {})",
-                    c.ready_within.as_secs(),
-                    out_dir.join("watch.log").display()
-                ))]);
+    let session =
+        match Session::start_within(root, out_dir, stack, c.concurrency, c.ready_within).await? {
+            Ok(session) => session,
+            Err(reason) => {
+                return Ok(vec![Row::new(s, "added latency p50", "ms").note(reason)]);
             }
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
-    let start_ms = ready.elapsed().as_secs_f64() * 1e3;
+        };
+    let port = session.port;
+    let start_ms = session.ready_ms;
     let client = stack.runtime_client();
     let mut conn = Conn::open(port).await?;
     for _ in 0..10 {
