@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use http_body_util::BodyExt as _;
 use serde_json::Value;
 
 use crate::cpu::status_kib;
 use crate::error::BenchError;
-use crate::harness::{self, BenchRouter, Stack, chat_body};
+use crate::harness::{BenchRouter, Stack, chat_body};
 use crate::report::{Row, Target};
+use crate::router_bench::handler_answer;
 use crate::watch;
 
 /// How much load to apply.
@@ -81,6 +81,21 @@ impl Progress {
         })
     }
 
+    /// The next request index, or `None` when all are taken; the request at 10 % of the run
+    /// first takes the early memory sample.
+    fn claim(&self, total: usize, sample: impl Fn() -> Option<f64>) -> Option<usize> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= total {
+            return None;
+        }
+        if i == total / 10
+            && let Ok(mut early) = self.early.lock()
+        {
+            *early = sample();
+        }
+        Some(i)
+    }
+
     fn record(&self, result: Result<(), String>) {
         match result {
             Ok(()) => self.ok.fetch_add(1, Ordering::Relaxed),
@@ -94,24 +109,22 @@ impl Progress {
     }
 }
 
+/// Request `i` through the handler: `Ok` only for a whole answer.
 async fn handler_call(router: &BenchRouter, i: usize) -> Result<(), String> {
-    let streamed = i % 2 == 1;
-    let req = harness::request("POST", "/v1/chat/completions", &body_for(i))
-        .map_err(|e| e.to_string())?;
-    let response = router.handle(req).await;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
+    let (status, body) = handler_answer(router, &body_for(i))
         .await
-        .map_err(|e| format!("unreadable body: {e}"))?
-        .to_bytes();
-    if status == http::StatusCode::OK && complete(streamed, &body) {
+        .map_err(|e| e.to_string())?;
+    judge(i, status.as_u16(), &body)
+}
+
+/// `Ok` for a 200 whose body is whole for request `i`'s kind; the reason otherwise.
+fn judge(i: usize, status: u16, body: &[u8]) -> Result<(), String> {
+    if status == 200 && complete(i % 2 == 1, body) {
         Ok(())
     } else {
         Err(format!(
             "{status}: {}",
-            String::from_utf8_lossy(&body)
+            String::from_utf8_lossy(body)
                 .chars()
                 .take(200)
                 .collect::<String>()
@@ -125,22 +138,12 @@ async fn handler_call(router: &BenchRouter, i: usize) -> Result<(), String> {
 async fn in_process(stack: &Stack, counts: LoadCounts) -> Result<Outcome, BenchError> {
     let router = Arc::new(stack.router()?);
     let progress = Progress::new();
-    let early_at = counts.requests / 10;
     let start = Instant::now();
     let mut tasks = vec![];
     for _ in 0..counts.callers {
         let (router, progress) = (Arc::clone(&router), Arc::clone(&progress));
         tasks.push(tokio::spawn(async move {
-            loop {
-                let i = progress.next.fetch_add(1, Ordering::Relaxed);
-                if i >= counts.requests {
-                    break;
-                }
-                if i == early_at
-                    && let Ok(mut early) = progress.early.lock()
-                {
-                    *early = rss_mib(None);
-                }
+            while let Some(i) = progress.claim(counts.requests, || rss_mib(None)) {
                 progress.record(handler_call(&router, i).await);
             }
         }));
@@ -194,7 +197,6 @@ async fn under_watch(
             })
     };
     let progress = Progress::new();
-    let early_at = counts.requests / 10;
     let port = session.port();
     let start = Instant::now();
     let mut tasks = vec![];
@@ -209,29 +211,12 @@ async fn under_watch(
                     return;
                 }
             };
-            loop {
-                let i = progress.next.fetch_add(1, Ordering::Relaxed);
-                if i >= counts.requests {
-                    break;
-                }
-                if i == early_at
-                    && let Ok(mut early) = progress.early.lock()
-                {
-                    *early = largest();
-                }
-                let streamed = i % 2 == 1;
+            while let Some(i) = progress.claim(counts.requests, &largest) {
                 let result = match conn
                     .call("POST", watch::CHAT, &body_for(i).to_string())
                     .await
                 {
-                    Ok((200, body)) if complete(streamed, &body) => Ok(()),
-                    Ok((status, body)) => Err(format!(
-                        "{status}: {}",
-                        String::from_utf8_lossy(&body)
-                            .chars()
-                            .take(200)
-                            .collect::<String>()
-                    )),
+                    Ok((status, body)) => judge(i, status, &body),
                     Err(e) => Err(e.to_string()),
                 };
                 progress.record(result);

@@ -22,9 +22,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// One non-streaming completion through the handler; the body is read to the end.
-pub async fn router_call(router: &BenchRouter) -> Result<(), BenchError> {
-    let req = harness::request("POST", "/v1/chat/completions", &chat_body())?;
+/// One chat completion through the handler with `body`; the status and the whole body.
+pub async fn handler_answer(
+    router: &BenchRouter,
+    body: &serde_json::Value,
+) -> Result<(http::StatusCode, bytes::Bytes), BenchError> {
+    let req = harness::request("POST", "/v1/chat/completions", body)?;
     let response = router.handle(req).await;
     let status = response.status();
     let body = response
@@ -36,6 +39,12 @@ pub async fn router_call(router: &BenchRouter) -> Result<(), BenchError> {
             detail: format!("an unreadable body: {e}"),
         })?
         .to_bytes();
+    Ok((status, body))
+}
+
+/// One non-streaming completion through the handler; the body is read to the end.
+pub async fn router_call(router: &BenchRouter) -> Result<(), BenchError> {
+    let (status, body) = handler_answer(router, &chat_body()).await?;
     if status != http::StatusCode::OK || body.is_empty() {
         return Err(BenchError::BadAnswer {
             what: "the router".into(),

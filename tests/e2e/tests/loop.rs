@@ -87,6 +87,42 @@ impl verifier::run::MetricsSink for Captured {
     }
 }
 
+/// The verifier as deployed (doctor off), reading `logs`, backfilling from `started_ms` to a
+/// second after `ended_ms`; its report as JSON.
+async fn scan(
+    config: &ProfileConfig,
+    logs: verifier::logs::SdkLogs,
+    metrics: Captured,
+    started_ms: i64,
+    ended_ms: i64,
+) -> Value {
+    let plan = verifier::plan::plan(config, LOG_GROUP).expect("the plan is valid");
+    let settings = verifier::settings::Settings {
+        log_group: LOG_GROUP.to_string(),
+        doctor: false,
+        ..verifier::settings::Settings::default()
+    };
+    let verifier = verifier::Verifier {
+        logs,
+        control_plane: verifier::fake::FakeControlPlane::default(),
+        notifier: verifier::alert::NoAlerts,
+        classifier: verifier::classify::ConfigClassifier::new(config),
+        metrics,
+        regions: plan.regions,
+        findings: plan.findings,
+        doctor: plan.doctor,
+        settings,
+    };
+    let backfill = json!({
+        "start": chrono::DateTime::from_timestamp_millis(started_ms).unwrap().to_rfc3339(),
+        "end": chrono::DateTime::from_timestamp_millis(ended_ms + 1_000).unwrap().to_rfc3339(),
+    });
+    let report = verifier::run_scan(&verifier, &backfill, None)
+        .await
+        .expect("the scan runs");
+    serde_json::to_value(&report).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_exactly() {
     pin_local_environment();
@@ -192,31 +228,9 @@ async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_
     let plan = verifier::plan::plan(&config, LOG_GROUP).expect("the plan is valid");
     assert!(plan.regions.contains(&"us-east-1".to_string()));
     assert!(plan.regions.contains(&"eu-central-1".to_string()));
-    let settings = verifier::settings::Settings {
-        log_group: LOG_GROUP.to_string(),
-        doctor: false,
-        ..verifier::settings::Settings::default()
-    };
     let metrics = Captured::default();
-    let verifier = verifier::Verifier {
-        logs: verifier::logs::SdkLogs::new(local_sdk_config(moto.url(), "us-east-1")),
-        control_plane: verifier::fake::FakeControlPlane::default(),
-        notifier: verifier::alert::NoAlerts,
-        classifier: verifier::classify::ConfigClassifier::new(&config),
-        metrics: metrics.clone(),
-        regions: plan.regions,
-        findings: plan.findings,
-        doctor: plan.doctor,
-        settings,
-    };
-    let backfill = json!({
-        "start": chrono::DateTime::from_timestamp_millis(started_ms).unwrap().to_rfc3339(),
-        "end": chrono::DateTime::from_timestamp_millis(ended_ms + 1_000).unwrap().to_rfc3339(),
-    });
-    let report = verifier::run_scan(&verifier, &backfill, None)
-        .await
-        .expect("the scan runs");
-    let report = serde_json::to_value(&report).unwrap();
+    let logs = verifier::logs::SdkLogs::new(local_sdk_config(moto.url(), "us-east-1"));
+    let report = scan(&config, logs, metrics.clone(), started_ms, ended_ms).await;
 
     assert_eq!(report["complete"], true, "{report:#}");
     assert_eq!(report["records"], 6, "{report:#}");

@@ -62,6 +62,32 @@ fn only_document(h: &Harness) -> Value {
     docs.into_iter().next().unwrap()
 }
 
+/// The request's one metrics document, checked for its attempts and outcome.
+fn counted_once(h: &Harness, attempts: f64, outcome: &str) -> Value {
+    let doc = only_document(h);
+    assert_eq!(doc["Requests"].as_f64(), Some(1.0), "{doc}");
+    assert_eq!(doc["Attempts"].as_f64(), Some(attempts), "{doc}");
+    assert_eq!(doc["Outcome"], outcome, "{doc}");
+    doc
+}
+
+/// Installs `rule`, sends `body` to the chat route; the answer and the rule's remaining count.
+async fn chat_meeting(
+    h: &Harness,
+    rule: Value,
+    body: Value,
+) -> (StatusCode, http::HeaderMap, String, Option<u64>) {
+    let id = fault(h, rule).await;
+    let (status, headers, text) = call(h, "POST", "/v1/chat/completions", body).await;
+    (status, headers, text, remaining(h, id).await)
+}
+
+/// The whole body of a handler response.
+async fn text_of(response: http::Response<router::RouterBody>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 fn streamed(model: &str, content: &str) -> Value {
     let mut body = chat(model, content);
     body["stream"] = json!(true);
@@ -69,32 +95,26 @@ fn streamed(model: &str, content: &str) -> Value {
 }
 
 /// A request as Lambda hands it over, with `left` until the invocation's deadline.
-fn with_deadline(body: &Value, left: Duration) -> lambda_http::Request {
+fn with_deadline(path: &str, body: &Value, left: Duration) -> lambda_http::Request {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let mut context = lambda_runtime::Context::default();
     context.deadline = u64::try_from((now + left).as_millis()).unwrap();
-    request("POST", "/v1/chat/completions", body).with_lambda_context(context)
+    request("POST", path, body).with_lambda_context(context)
 }
 
 #[tokio::test]
 async fn one_internal_error_is_retried_and_the_request_counted_once() {
     let h = start().await;
-    let rule = fault(
+    let (status, headers, text, left) = chat_meeting(
         &h,
         json!({"kind": "error", "code": "InternalServerException", "operation": "Converse", "count": 1}),
+        chat(SONNET, "hello"),
     )
     .await;
-    let (status, headers, text) =
-        call(&h, "POST", "/v1/chat/completions", chat(SONNET, "hello")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(headers["x-router-attempts"], "2");
-    assert_eq!(remaining(&h, rule).await, None, "the fault fired once");
-    let doc = only_document(&h);
-    assert_eq!(
-        (doc["Requests"].as_f64(), doc["Attempts"].as_f64()),
-        (Some(1.0), Some(2.0))
-    );
-    assert_eq!(doc["Outcome"], "ok");
+    assert_eq!(left, None, "the fault fired once");
+    let doc = counted_once(&h, 2.0, "ok");
     assert!(doc["OutputTokens"].as_f64().unwrap() > 0.0);
     h.emulator.shutdown().await;
 }
@@ -102,57 +122,43 @@ async fn one_internal_error_is_retried_and_the_request_counted_once() {
 #[tokio::test]
 async fn a_lasting_outage_is_a_503_after_every_attempt_and_no_more() {
     let h = start().await;
-    let rule = fault(
+    let (status, headers, text, left) = chat_meeting(
         &h,
         json!({"kind": "error", "code": "ServiceUnavailableException", "count": 10}),
+        chat(SONNET, "hello"),
     )
     .await;
-    let (status, headers, text) =
-        call(&h, "POST", "/v1/chat/completions", chat(SONNET, "hello")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["error"]["type"], "api_error");
     assert_eq!(headers["x-router-attempts"], "3");
-    assert_eq!(
-        remaining(&h, rule).await,
-        Some(7),
-        "three calls reached Bedrock"
-    );
-    let doc = only_document(&h);
-    assert_eq!(doc["Attempts"].as_f64(), Some(3.0));
-    assert_eq!(doc["Outcome"], "server_error");
+    assert_eq!(left, Some(7), "three calls reached Bedrock");
+    counted_once(&h, 3.0, "server_error");
     h.emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_connection_dropped_before_the_answer_is_retried() {
     let h = start().await;
-    let rule = fault(
+    let (status, headers, text, left) = chat_meeting(
         &h,
         json!({"kind": "drop", "operation": "Converse", "count": 1}),
+        chat(SONNET, "hello"),
     )
     .await;
-    let (status, headers, text) =
-        call(&h, "POST", "/v1/chat/completions", chat(SONNET, "hello")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(headers["x-router-attempts"], "2");
-    assert_eq!(remaining(&h, rule).await, None);
-    assert_eq!(only_document(&h)["Attempts"].as_f64(), Some(2.0));
+    assert_eq!(left, None);
+    counted_once(&h, 2.0, "ok");
     h.emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_connection_dropped_mid_stream_ends_it_with_an_error_and_is_never_resent() {
     let h = start().await;
-    let rule = fault(
+    let (status, headers, text, left) = chat_meeting(
         &h,
         json!({"kind": "drop", "operation": "ConverseStream", "afterEvents": 3, "count": 2}),
-    )
-    .await;
-    let (status, headers, text) = call(
-        &h,
-        "POST",
-        "/v1/chat/completions",
         streamed(SONNET, "a long answer that will be cut"),
     )
     .await;
@@ -167,10 +173,8 @@ async fn a_connection_dropped_mid_stream_ends_it_with_an_error_and_is_never_rese
         "what arrived before the drop was forwarded: {text}"
     );
     // Once bytes reached the caller the stream is committed: no second call to Bedrock.
-    assert_eq!(remaining(&h, rule).await, Some(1));
-    let doc = only_document(&h);
-    assert_eq!(doc["Attempts"].as_f64(), Some(1.0));
-    assert_eq!(doc["Outcome"], "server_error");
+    assert_eq!(left, Some(1));
+    counted_once(&h, 1.0, "server_error");
     h.emulator.shutdown().await;
 }
 
@@ -186,22 +190,14 @@ async fn a_bedrock_slower_than_the_invocation_is_a_504_before_lambda_would_kill_
     let response = h
         .router
         .handle(with_deadline(
+            "/v1/chat/completions",
             &chat(SONNET, "hello"),
             Duration::from_millis(1500),
         ))
         .await;
     let elapsed = started.elapsed();
     let status = response.status();
-    let text = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = text_of(response).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{text}");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["error"]["code"], "timeout");
@@ -216,9 +212,7 @@ async fn a_bedrock_slower_than_the_invocation_is_a_504_before_lambda_would_kill_
     assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
     assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
     assert_eq!(remaining(&h, rule).await, None);
-    let doc = only_document(&h);
-    assert_eq!(doc["Attempts"].as_f64(), Some(1.0));
-    assert_eq!(doc["Outcome"], "server_error");
+    counted_once(&h, 1.0, "server_error");
     h.emulator.shutdown().await;
 }
 
@@ -236,6 +230,7 @@ async fn a_stream_still_running_at_the_deadline_ends_with_a_timeout_event() {
     let response = h
         .router
         .handle(with_deadline(
+            "/v1/chat/completions",
             &streamed(
                 SONNET,
                 "a slow answer with many many words in it to outlast the deadline",
@@ -244,16 +239,7 @@ async fn a_stream_still_running_at_the_deadline_ends_with_a_timeout_event() {
         ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let text = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = text_of(response).await;
     let elapsed = started.elapsed();
     let frames = sse_data(&text);
     let last: Value = serde_json::from_str(frames.last().unwrap()).unwrap();
@@ -261,8 +247,7 @@ async fn a_stream_still_running_at_the_deadline_ends_with_a_timeout_event() {
     assert!(!text.contains("[DONE]"));
     assert!(frames.len() >= 3, "the text so far was forwarded: {text}");
     assert!(elapsed < Duration::from_millis(2000), "{elapsed:?}");
-    let doc = only_document(&h);
-    assert_eq!(doc["Outcome"], "server_error");
+    let doc = counted_once(&h, 1.0, "server_error");
     assert!(doc["TimeToFirstToken"].is_number());
     h.emulator.shutdown().await;
 }
@@ -278,23 +263,14 @@ async fn a_native_stream_cut_by_the_deadline_ends_with_a_stream_member_the_sdk_k
     )
     .await;
     let body = json!({"messages": [{"role": "user", "content": [{"text": "a slow answer with many words"}]}]});
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let mut context = lambda_runtime::Context::default();
-    context.deadline = u64::try_from((now + Duration::from_millis(1500)).as_millis()).unwrap();
-    let req = request("POST", &format!("/model/{SONNET}/converse-stream"), &body)
-        .with_lambda_context(context);
+    let req = with_deadline(
+        &format!("/model/{SONNET}/converse-stream"),
+        &body,
+        Duration::from_millis(1500),
+    );
     let response = h.router.handle(req).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let text = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = text_of(response).await;
     assert!(
         text.contains("event: modelStreamErrorException"),
         "ConverseStream has no model-timeout member: {text}"

@@ -22,7 +22,7 @@ use shared::profile_map::ProfileMap;
 use tokio::net::TcpListener;
 
 use super::{
-    ACCOUNT, Captured, SONNET, chat, create_profile, enable_logging, pin_local_environment,
+    ACCOUNT, Captured, SONNET, chat, create_profile, enable_logging, pin_local_environment, scan,
 };
 
 /// FilterLogEvents calls (1-based) the front answers with ThrottlingException: two bursts of
@@ -221,32 +221,9 @@ async fn every_call_that_reached_bedrock_is_counted_once_through_faults_and_thro
 
     // The verifier's count, read through a throttling front.
     let (front, filter_calls) = throttling_logs_front(moto.url().to_string()).await;
-    let plan = verifier::plan::plan(&config, super::LOG_GROUP).expect("the plan is valid");
-    let settings = verifier::settings::Settings {
-        log_group: super::LOG_GROUP.to_string(),
-        doctor: false,
-        ..verifier::settings::Settings::default()
-    };
-    let verifier = verifier::Verifier {
-        logs: verifier::logs::SdkLogs::new(local_sdk_config(&front, "us-east-1"))
-            .with_page_limit(2),
-        control_plane: verifier::fake::FakeControlPlane::default(),
-        notifier: verifier::alert::NoAlerts,
-        classifier: verifier::classify::ConfigClassifier::new(&config),
-        metrics: Captured::default(),
-        regions: plan.regions,
-        findings: plan.findings,
-        doctor: plan.doctor,
-        settings,
-    };
-    let backfill = json!({
-        "start": chrono::DateTime::from_timestamp_millis(started_ms).unwrap().to_rfc3339(),
-        "end": chrono::DateTime::from_timestamp_millis(ended_ms + 1_000).unwrap().to_rfc3339(),
-    });
-    let report = verifier::run_scan(&verifier, &backfill, None)
-        .await
-        .expect("the scan runs");
-    let report = serde_json::to_value(&report).unwrap();
+    let logs =
+        verifier::logs::SdkLogs::new(local_sdk_config(&front, "us-east-1")).with_page_limit(2);
+    let report = scan(&config, logs, Captured::default(), started_ms, ended_ms).await;
     // Ten calls or more means calls 1-4 and 7-10 were all answered with ThrottlingException.
     assert!(
         filter_calls.load(Ordering::SeqCst) >= 10,
