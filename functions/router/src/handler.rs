@@ -766,7 +766,7 @@ enum Reply {
 }
 
 fn json_reply(status: StatusCode, value: &Value) -> Reply {
-    let mut response = Response::new(Bytes::from(value.to_string()));
+    let mut response = Response::new(sse::json_framed(b"", value, b""));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -145,10 +145,15 @@ impl RequestRecord {
     }
 
     fn line(&self) -> Result<String, TelemetryError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(1024);
         self.document()?
             .write_to(&mut out, chrono::Utc::now().timestamp_millis())?;
-        Ok(String::from_utf8_lossy(&out).trim_end().to_owned())
+        if out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        // serde_json writes UTF-8; the lossy branch is never taken.
+        Ok(String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 }
 
