@@ -734,6 +734,12 @@ async fn the_response_put_is_retried_until_accepted() {
         ))
         .await;
     success(&body);
+    // Both refusals were used up, one answer was accepted (checked by `invoke`), and the work
+    // behind it was done once: re-sending the answer never re-runs the Create.
+    assert_eq!(*h.sink.reject_first.lock().unwrap(), 0);
+    let profiles = h.app_profiles().await;
+    assert_eq!(profiles.len(), 1, "{profiles:?}");
+    assert_eq!(body["PhysicalResourceId"], profiles[0].as_str());
 }
 
 /// A Bedrock endpoint that accepts connections and never answers.

@@ -4,13 +4,13 @@
 //! exact fix. Control-plane calls go through [`ControlPlane`], so the checklist is tested against
 //! the local emulator and unit-tested against a fake.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::sync::Mutex;
 
 use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 use shared::arn::ModelRef;
+use shared::aws::RegionalClients;
 
 /// A failed control-plane call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,32 +379,18 @@ fn availability_check(subject: &str, a: &Availability) -> Check {
 
 /// The AWS SDK adapter, one client per region from a single `SdkConfig`.
 pub struct SdkControlPlane {
-    base: aws_config::SdkConfig,
-    clients: Mutex<HashMap<String, aws_sdk_bedrock::Client>>,
+    clients: RegionalClients<aws_sdk_bedrock::Client>,
 }
 
 impl SdkControlPlane {
     pub fn new(base: aws_config::SdkConfig) -> Self {
         SdkControlPlane {
-            base,
-            clients: Mutex::new(HashMap::new()),
+            clients: RegionalClients::new(base, aws_sdk_bedrock::Client::new),
         }
     }
 
     fn client(&self, region: &str) -> aws_sdk_bedrock::Client {
-        let mut clients = match self.clients.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let conf = aws_sdk_bedrock::config::Builder::from(&self.base)
-                    .region(aws_config::Region::new(region.to_string()))
-                    .build();
-                aws_sdk_bedrock::Client::from_conf(conf)
-            })
-            .clone()
+        self.clients.get(region)
     }
 }
 
@@ -483,6 +469,7 @@ impl ControlPlane for SdkControlPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     const ARN: &str =
         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123def456";

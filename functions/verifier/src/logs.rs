@@ -1,10 +1,9 @@
 //! The CloudWatch Logs seam: one FilterLogEvents page at a time.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
+use shared::aws::RegionalClients;
 
 use crate::window::Window;
 
@@ -61,16 +60,14 @@ pub fn is_retryable_code(code: &str) -> bool {
 /// The AWS SDK adapter, with one client per region built from a single `SdkConfig` (endpoint
 /// overrides such as `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` carry over from it).
 pub struct SdkLogs {
-    base: aws_config::SdkConfig,
-    clients: Mutex<HashMap<String, aws_sdk_cloudwatchlogs::Client>>,
+    clients: RegionalClients<aws_sdk_cloudwatchlogs::Client>,
     page_limit: Option<i32>,
 }
 
 impl SdkLogs {
     pub fn new(base: aws_config::SdkConfig) -> Self {
         SdkLogs {
-            base,
-            clients: Mutex::new(HashMap::new()),
+            clients: RegionalClients::new(base, aws_sdk_cloudwatchlogs::Client::new),
             page_limit: None,
         }
     }
@@ -83,19 +80,7 @@ impl SdkLogs {
     }
 
     fn client(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
-        let mut clients = match self.clients.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.base)
-                    .region(aws_config::Region::new(region.to_string()))
-                    .build();
-                aws_sdk_cloudwatchlogs::Client::from_conf(conf)
-            })
-            .clone()
+        self.clients.get(region)
     }
 }
 
