@@ -232,6 +232,21 @@ class LocalStack:
             },
         }
 
+    def create_log_group(self) -> None:
+        """The invocation log group, as the template's `InvocationLogGroup` makes it: it exists
+        (with its retention) before logging is turned on, not only once the first record lands."""
+        import boto3  # the venv's; imported here so `--help` works without it
+
+        logs = boto3.client("logs", endpoint_url=self.logs_url, region_name=LOCAL_AWS_ENV["AWS_REGION"],
+                            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+        try:
+            logs.create_log_group(logGroupName=LOG_GROUP)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        logs.put_retention_policy(logGroupName=LOG_GROUP, retentionInDays=30)
+        log(f"log group {LOG_GROUP} (30 days)")
+
     def provision(self) -> dict[str, str]:
         assert self.collector is not None
         profiles: dict[str, str] = {}
@@ -248,6 +263,7 @@ class LocalStack:
             profiles[friendly] = response["PhysicalResourceId"]
             log(f"profile {friendly} -> {profiles[friendly]}")
 
+        self.create_log_group()
         key, event = self.create_event("InvocationLogging", "Custom::BedrockInvocationLogging", {
             "LogGroupName": LOG_GROUP,
             "RoleArn": "arn:aws:iam::123456789012:role/bedrock-invocation-logging",

@@ -81,7 +81,8 @@ def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
     import boto3
 
     logs = boto3.client("logs", endpoint_url=stack["logs_url"], region_name="us-east-1")
-    for _ in range(100):
+    # The stack made the log group before turning logging on, so it answers (empty) at once.
+    for _ in range(300):
         events = logs.filter_log_events(logGroupName=stack["log_group"]).get("events", [])
         if events:
             break
