@@ -110,6 +110,15 @@ impl Fake {
         self.state().calls.clone()
     }
 
+    /// How many times `operation` was called.
+    pub fn calls_to(&self, operation: &str) -> usize {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| **c == operation)
+            .count()
+    }
+
     pub fn app_profiles(&self) -> Vec<ProfileInfo> {
         self.state()
             .profiles

@@ -596,11 +596,7 @@ mod tests {
         )
         .await;
         ok(&r);
-        let creates = fake
-            .calls()
-            .iter()
-            .filter(|c| **c == "CreateInferenceProfile")
-            .count();
+        let creates = fake.calls_to("CreateInferenceProfile");
         assert_eq!(creates, 4);
     }
 
@@ -758,11 +754,7 @@ mod tests {
         }
         let r = run(&fake, logging_event("Create", logging_props("/a"))).await;
         ok(&r);
-        let puts = fake
-            .calls()
-            .iter()
-            .filter(|c| **c == "PutModelInvocationLoggingConfiguration")
-            .count();
+        let puts = fake.calls_to("PutModelInvocationLoggingConfiguration");
         assert_eq!(puts, 3);
     }
 

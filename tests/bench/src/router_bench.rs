@@ -216,18 +216,26 @@ fn later_event_offset(streams: &[Vec<f64>], events: usize) -> f64 {
 
 /// First-event offsets of `n` router streams started together.
 async fn concurrent_router(router: &Arc<BenchRouter>, n: usize) -> Result<Vec<f64>, BenchError> {
-    let tasks: Vec<_> = (0..n)
+    let tasks = (0..n)
         .map(|_| {
             let router = Arc::clone(router);
             tokio::spawn(async move { router_stream(&router).await })
         })
         .collect();
+    first_offsets("the router's stream", tasks).await
+}
+
+/// The first-event offset of each stream task, each stream checked whole.
+async fn first_offsets(
+    what: &str,
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<f64>, BenchError>>>,
+) -> Result<Vec<f64>, BenchError> {
     let mut firsts = vec![];
     for t in tasks {
         let offsets = t
             .await
             .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
-        check_events("the router's stream", &offsets)?;
+        check_events(what, &offsets)?;
         firsts.push(offsets[0]);
     }
     Ok(firsts)
@@ -236,21 +244,13 @@ async fn concurrent_router(router: &Arc<BenchRouter>, n: usize) -> Result<Vec<f6
 /// First-event offsets of `n` direct streams started together.
 async fn concurrent_direct(paced: &Stack, n: usize) -> Result<Vec<f64>, BenchError> {
     let client = paced.runtime_client();
-    let tasks: Vec<_> = (0..n)
+    let tasks = (0..n)
         .map(|_| {
             let (client, arn) = (client.clone(), paced.profile_arn.clone());
             tokio::spawn(async move { direct_stream(&client, &arn).await })
         })
         .collect();
-    let mut firsts = vec![];
-    for t in tasks {
-        let offsets = t
-            .await
-            .map_err(|e| BenchError::Setup(format!("stream task: {e}")))??;
-        check_events("ConverseStream", &offsets)?;
-        firsts.push(offsets[0]);
-    }
-    Ok(firsts)
+    first_offsets("ConverseStream", tasks).await
 }
 
 /// Streaming against a paced emulator: first byte and per-event delay, one stream at a time
