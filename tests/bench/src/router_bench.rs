@@ -253,6 +253,70 @@ async fn concurrent_direct(paced: &Stack, n: usize) -> Result<Vec<f64>, BenchErr
     first_offsets("ConverseStream", tasks).await
 }
 
+/// Time to first event of `probes` streams started one after another while `n` other streams
+/// stay in flight. The background streams start staggered over one stream's length and each
+/// restarts as soon as it ends, so the probes meet the steady load of `n` paced streams (events
+/// arriving all the time), not a burst of `n` starts in the same instant.
+async fn probes_in_flight<F, Fut>(
+    what: &str,
+    n: usize,
+    stream_ms: f64,
+    probes: usize,
+    open: F,
+) -> Result<Vec<f64>, BenchError>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Vec<f64>, BenchError>> + Send,
+{
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stagger = Duration::from_secs_f64(stream_ms / 1000.0 / n.max(1) as f64);
+    let background: Vec<_> = (0..n)
+        .map(|i| {
+            let (open, stop) = (open.clone(), Arc::clone(&stop));
+            tokio::spawn(async move {
+                tokio::time::sleep(stagger * i as u32).await;
+                let mut streams = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    open().await?;
+                    streams += 1;
+                    // A stream that ends at once must not keep the probes off the thread.
+                    tokio::task::yield_now().await;
+                }
+                Ok::<u64, BenchError>(streams)
+            })
+        })
+        .collect();
+    // One full stream length, so every background stream is running before the first probe.
+    tokio::time::sleep(Duration::from_secs_f64(stream_ms / 1000.0) + stagger * n as u32).await;
+    let mut firsts = vec![];
+    let mut outcome = Ok(());
+    for _ in 0..probes {
+        match open().await {
+            Ok(offsets) => match check_events(what, &offsets) {
+                Ok(()) => firsts.push(offsets[0]),
+                Err(e) => outcome = Err(e),
+            },
+            Err(e) => outcome = Err(e),
+        }
+        if outcome.is_err() {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in background {
+        let streams = task
+            .await
+            .map_err(|e| BenchError::Setup(format!("background stream task: {e}")))??;
+        if streams == 0 {
+            return Err(BenchError::BadAnswer {
+                what: what.into(),
+                detail: "a background stream never finished while the probes ran".into(),
+            });
+        }
+    }
+    outcome.map(|()| firsts)
+}
+
 /// Streaming against a paced emulator: first byte and per-event delay, one stream at a time
 /// and with many in flight.
 pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
@@ -264,6 +328,7 @@ pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchE
     concurrent_direct(paced, counts.concurrent_streams).await?;
     let (mut rt, mut dt, mut delay, mut crt, mut cdt, mut cmax) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut prt, mut pdt) = (vec![], vec![]);
     for _ in 0..counts.repeats {
         let (mut via, mut direct) = (vec![], vec![]);
         for _ in 0..counts.streams {
@@ -279,6 +344,40 @@ pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchE
         dt.push(percentile(&firsts(&direct), 50.0));
         let events = via.iter().chain(&direct).map(Vec::len).min().unwrap_or(0);
         delay.push(later_event_offset(&via, events) - later_event_offset(&direct, events));
+
+        let stream_ms = percentile(
+            &via.iter()
+                .chain(&direct)
+                .filter_map(|o| o.last().copied())
+                .collect::<Vec<_>>(),
+            50.0,
+        );
+        let r = Arc::clone(&router);
+        let probes_via = probes_in_flight(
+            "the router's stream",
+            counts.concurrent_streams,
+            stream_ms,
+            counts.streams,
+            move || {
+                let r = Arc::clone(&r);
+                async move { router_stream(&r).await }
+            },
+        )
+        .await?;
+        let (c, a) = (client.clone(), Arc::new(paced.profile_arn.clone()));
+        let probes_direct = probes_in_flight(
+            "ConverseStream",
+            counts.concurrent_streams,
+            stream_ms,
+            counts.streams,
+            move || {
+                let (c, a) = (c.clone(), Arc::clone(&a));
+                async move { direct_stream(&c, &a).await }
+            },
+        )
+        .await?;
+        prt.push(percentile(&probes_via, 50.0));
+        pdt.push(percentile(&probes_direct, 50.0));
 
         let firsts_via = concurrent_router(&router, counts.concurrent_streams).await?;
         let firsts_direct = concurrent_direct(paced, counts.concurrent_streams).await?;
@@ -299,12 +398,27 @@ pub async fn streaming(paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchE
             .floor_with_ratio(&rt, &dt),
         Row::new(s, "added per-event forwarding delay", "ms").values(&delay),
         Row::new(s, format!("added TTFB, {c} streams in flight"), "ms")
+            .values(&diff(&prt, &pdt))
+            .target(Target::at_most(0.3))
+            .note(format!(
+                "a stream started while {c} others stream (staggered, each restarted as it ends)"
+            )),
+        Row::new(s, format!("TTFB via router, {c} in flight"), "ms")
+            .values(&prt)
+            .floor_with_ratio(&prt, &pdt),
+        Row::new(s, format!("router TTFB change, {c} in flight vs none"), "ms")
+            .values(&diff(&prt, &rt))
+            .note("unchanged means about 0"),
+        Row::new(s, format!("added TTFB, {c} streams started together"), "ms")
             .values(&diff(&crt, &cdt))
-            .target(Target::at_most(0.3)),
-        Row::new(s, format!("TTFB via router, {c} in flight (median)"), "ms")
+            .note(format!(
+                "all {c} requests in the same instant on one core: each waits for the ones before it"
+            )),
+        Row::new(s, format!("TTFB via router, {c} started together (median)"), "ms")
             .values(&crt)
             .floor_with_ratio(&crt, &cdt),
-        Row::new(s, format!("TTFB via router, {c} in flight (slowest)"), "ms").values(&cmax),
+        Row::new(s, format!("TTFB via router, {c} started together (slowest)"), "ms")
+            .values(&cmax),
     ])
 }
 
@@ -410,4 +524,55 @@ pub async fn throughput(stack: &Stack, counts: Counts) -> Result<Vec<Row>, Bench
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn probes_meet_every_background_stream_running() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let busiest = Arc::new(AtomicUsize::new(0));
+        let (r, b) = (Arc::clone(&running), Arc::clone(&busiest));
+        let firsts = probes_in_flight("a stream", 4, 20.0, 3, move || {
+            let (r, b) = (Arc::clone(&r), Arc::clone(&b));
+            async move {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                b.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                r.fetch_sub(1, Ordering::SeqCst);
+                Ok(vec![0.5, 1.5])
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(firsts, vec![0.5, 0.5, 0.5]);
+        // Four background streams plus the probe at once.
+        assert_eq!(busiest.load(Ordering::SeqCst), 5);
+        assert_eq!(
+            running.load(Ordering::SeqCst),
+            0,
+            "every stream was awaited"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_stream_fails_the_measurement() {
+        let err = probes_in_flight("a stream", 2, 5.0, 2, || async {
+            Err::<Vec<f64>, _>(BenchError::Sdk("refused".into()))
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_events_is_not_a_probe() {
+        let err = probes_in_flight("a stream", 1, 5.0, 1, || async { Ok(vec![]) })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("stream events"), "{err}");
+    }
 }
