@@ -6,81 +6,63 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use shared::telemetry::{Dimension, Metrics, TelemetryError, Unit};
 
 use crate::report::{Counts, OTHER, Report};
 
-fn metric_values(records: u64, c: &Counts) -> Vec<(&'static str, f64, &'static str)> {
+fn metric_values(records: u64, c: &Counts) -> [(&'static str, f64, Unit); 9] {
     let coverage = if records == 0 {
         100.0
     } else {
         c.profiled as f64 * 100.0 / records as f64
     };
-    vec![
-        ("Invocations", records as f64, "Count"),
-        ("Profiled", c.profiled as f64, "Count"),
-        ("MappingMisses", c.mapping_miss as f64, "Count"),
-        ("Unmapped", c.unmapped as f64, "Count"),
-        ("UnknownProfiles", c.unknown_profile as f64, "Count"),
-        ("Malformed", c.malformed as f64, "Count"),
-        ("RegionViolations", c.region_violation as f64, "Count"),
-        ("Errors", c.error as f64, "Count"),
-        ("Coverage", coverage, "Percent"),
+    [
+        ("Invocations", records as f64, Unit::Count),
+        ("Profiled", c.profiled as f64, Unit::Count),
+        ("MappingMisses", c.mapping_miss as f64, Unit::Count),
+        ("Unmapped", c.unmapped as f64, Unit::Count),
+        ("UnknownProfiles", c.unknown_profile as f64, Unit::Count),
+        ("Malformed", c.malformed as f64, Unit::Count),
+        ("RegionViolations", c.region_violation as f64, Unit::Count),
+        ("Errors", c.error as f64, Unit::Count),
+        ("Coverage", coverage, Unit::Percent),
     ]
 }
 
+/// One document: the totals (an empty dimension set, which the alarm watches) when `model` is
+/// `None`, else one model's numbers under its `Model` dimension.
 fn document(
     namespace: &str,
-    timestamp_ms: i64,
-    dimension: Option<(&str, &str)>,
+    model: Option<&str>,
     records: u64,
     counts: &Counts,
-) -> Value {
-    let values = metric_values(records, counts);
-    let mut doc = serde_json::Map::new();
-    let dims: Vec<Vec<&str>> = match dimension {
-        Some((k, _)) => vec![vec![k]],
-        None => vec![vec![]],
+) -> Result<Metrics, TelemetryError> {
+    let mut doc = match model {
+        Some(m) => Metrics::new(namespace)
+            .dimension(Dimension::Model, m)?
+            .dimension_set(&[Dimension::Model])?,
+        None => Metrics::new(namespace).dimension_set(&[])?,
     };
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dims,
-                "Metrics": values.iter().map(|(n, _, u)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    if let Some((k, v)) = dimension {
-        doc.insert(k.into(), Value::String(v.into()));
+    for (name, value, unit) in metric_values(records, counts) {
+        doc = doc.metric(name, unit, value)?;
     }
-    for (n, v, _) in values {
-        doc.insert(n.into(), json!(v));
-    }
-    Value::Object(doc)
+    Ok(doc)
 }
 
-/// The EMF documents for a report, timestamped at the window's start so a window's numbers land
+/// The EMF lines for a report, timestamped at the window's start so a window's numbers land
 /// in the period they describe. Returns nothing for an incomplete window: its numbers are
-/// emitted by the run that completes it.
-pub fn emf_documents(
+/// emitted by the run that completes it. A document CloudWatch would reject (a configured
+/// model ID too long to be a dimension value) is logged with its reason and left out; the
+/// totals never depend on a model ID.
+pub fn emf_lines(
     report: &Report,
     window_start_ms: i64,
     namespace: &str,
     configured_models: &BTreeSet<String>,
-) -> Vec<Value> {
+) -> Vec<String> {
     if !report.complete {
         return Vec::new();
     }
-    let mut docs = vec![document(
-        namespace,
-        window_start_ms,
-        None,
-        report.records,
-        &report.counts,
-    )];
     let mut per_model: BTreeMap<&str, (u64, Counts)> = BTreeMap::new();
     for (model, mc) in &report.by_model {
         let key = if configured_models.contains(model) {
@@ -98,16 +80,25 @@ pub fn emf_documents(
         e.1.region_violation += mc.counts.region_violation;
         e.1.error += mc.counts.error;
     }
-    for (model, (records, counts)) in per_model {
-        docs.push(document(
-            namespace,
-            window_start_ms,
-            Some(("Model", model)),
-            records,
-            &counts,
-        ));
-    }
-    docs
+    let totals = (None, report.records, &report.counts);
+    let models = per_model
+        .iter()
+        .map(|(model, (records, counts))| (Some(*model), *records, counts));
+    std::iter::once(totals)
+        .chain(models)
+        .filter_map(|(model, records, counts)| {
+            let line = document(namespace, model, records, counts).and_then(|doc| {
+                let mut line = Vec::new();
+                doc.write_to(&mut line, window_start_ms)?;
+                line.pop(); // the sink ends each document's line itself
+                String::from_utf8(line).map_err(|e| std::io::Error::other(e).into())
+            });
+            line.map_err(
+                |e| tracing::error!(model = ?model, error = %e, "an EMF document was left out"),
+            )
+            .ok()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -152,13 +143,23 @@ mod tests {
 
     #[test]
     fn an_incomplete_window_emits_no_metrics() {
-        assert!(emf_documents(&report(false), 0, "NS", &BTreeSet::new()).is_empty());
+        assert!(emf_lines(&report(false), 0, "NS", &BTreeSet::new()).is_empty());
+    }
+
+    fn documents(report: &Report, models: &BTreeSet<String>) -> Vec<serde_json::Value> {
+        emf_lines(report, 1000, "NS", models)
+            .iter()
+            .map(|l| {
+                assert!(!l.contains('\n'), "one line per document: {l}");
+                serde_json::from_str(l).unwrap()
+            })
+            .collect()
     }
 
     #[test]
     fn dimensions_are_limited_to_configured_models_plus_other() {
         let models = BTreeSet::from(["sonnet".to_string()]);
-        let docs = emf_documents(&report(true), 1000, "NS", &models);
+        let docs = documents(&report(true), &models);
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[0]["Invocations"], 5.0);
         assert_eq!(docs[0]["Coverage"], 80.0);
@@ -170,5 +171,32 @@ mod tests {
             .collect();
         assert_eq!(models, vec!["(other)", "sonnet"]);
         assert_eq!(docs[1]["Invocations"], 2.0);
+        // Totals roll up over no dimension; a model's document over Model alone.
+        let sets = |d: &serde_json::Value| d["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone();
+        assert_eq!(sets(&docs[0]), serde_json::json!([[]]));
+        assert_eq!(sets(&docs[1]), serde_json::json!([["Model"]]));
+        let units: Vec<&str> = docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Unit"].as_str().unwrap())
+            .collect();
+        assert_eq!(units.len(), 9);
+        assert_eq!(units.last(), Some(&"Percent"));
+    }
+
+    #[test]
+    fn a_model_id_too_long_for_a_dimension_loses_only_its_own_document() {
+        let long = "m".repeat(1025);
+        let mut r = report(true);
+        let mc = r.by_model.remove("sonnet").unwrap();
+        r.by_model.insert(long.clone(), mc);
+        let docs = documents(&r, &BTreeSet::from([long]));
+        let models: Vec<&str> = docs[1..]
+            .iter()
+            .map(|d| d["Model"].as_str().unwrap())
+            .collect();
+        assert_eq!(models, vec!["(other)"]);
+        assert_eq!(docs[0]["Invocations"], 5.0, "the totals are still written");
     }
 }

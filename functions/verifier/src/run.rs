@@ -10,7 +10,7 @@ use crate::alert::{Notifier, alert_text};
 use crate::doctor::{ControlPlane, DoctorInput, DoctorReport, run_doctor};
 use crate::error::VerifierError;
 use crate::logs::LogsSource;
-use crate::metrics::emf_documents;
+use crate::metrics::emf_lines;
 use crate::observe::Classifier;
 use crate::report::{Finding, FindingContext, Report, Tally};
 use crate::scan::{ScanStats, scan_regions};
@@ -142,8 +142,8 @@ where
     };
 
     let models: BTreeSet<String> = v.doctor.models.iter().cloned().collect();
-    for doc in emf_documents(&report, window.start_ms, &v.settings.namespace, &models) {
-        v.metrics.emit(&doc.to_string());
+    for line in emf_lines(&report, window.start_ms, &v.settings.namespace, &models) {
+        v.metrics.emit(&line);
     }
     let elapsed = started.elapsed();
     tracing::info!(
