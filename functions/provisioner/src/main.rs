@@ -20,6 +20,11 @@ async fn start() -> Result<SdkPlanes, Error> {
     Ok(SdkPlanes::from_sdk_config(&sdk))
 }
 
+/// The router's allocator (mimalloc; see its `main.rs`), so every function ships and is
+/// benchmarked with the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init_tracing();

@@ -14,6 +14,11 @@ use verifier::run::{Stdout, Verifier};
 use verifier::settings::Settings;
 use verifier::{VerifierError, handler, plan};
 
+/// The router's allocator (mimalloc; see its `main.rs`), so every function ships and is
+/// benchmarked with the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_tracing();

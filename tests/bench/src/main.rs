@@ -29,6 +29,10 @@ use crate::harness::Stack;
 use crate::report::{Report, Row};
 use crate::router_bench::Counts;
 
+/// The functions' allocator, so the handler and the verifier are measured as they ship.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     quick: bool,
     out: Option<PathBuf>,
