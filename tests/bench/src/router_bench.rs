@@ -288,20 +288,16 @@ where
         .collect();
     // One full stream length, so every background stream is running before the first probe.
     tokio::time::sleep(Duration::from_secs_f64(stream_ms / 1000.0) + stagger * n as u32).await;
-    let mut firsts = vec![];
-    let mut outcome = Ok(());
-    for _ in 0..probes {
-        match open().await {
-            Ok(offsets) => match check_events(what, &offsets) {
-                Ok(()) => firsts.push(offsets[0]),
-                Err(e) => outcome = Err(e),
-            },
-            Err(e) => outcome = Err(e),
+    let probed = async {
+        let mut firsts = Vec::with_capacity(probes);
+        for _ in 0..probes {
+            let offsets = open().await?;
+            check_events(what, &offsets)?;
+            firsts.push(offsets[0]);
         }
-        if outcome.is_err() {
-            break;
-        }
+        Ok::<_, BenchError>(firsts)
     }
+    .await;
     stop.store(true, Ordering::Relaxed);
     for task in background {
         let streams = task
@@ -314,7 +310,7 @@ where
             });
         }
     }
-    outcome.map(|()| firsts)
+    probed
 }
 
 /// Streaming against a paced emulator: first byte and per-event delay, one stream at a time
