@@ -9,6 +9,8 @@
 //! - [`tenants`]: teams served by one router (API key hashes, IAM principals, their own
 //!   profiles over the shared ones).
 //! - [`catalog`]: what each model family can do.
+//! - [`prices`]: the price table and the cost of a call.
+//! - [`spend`]: budgets, rate limits and the spend store (DynamoDB), written off the answer's path.
 //! - [`invocation_log`]: Bedrock invocation-log records and their classification.
 //! - [`aws`]: one SDK config per cold start, clients per region.
 //! - [`telemetry`]: tracing setup and CloudWatch Embedded Metric Format documents.
@@ -25,7 +27,9 @@ pub mod config;
 pub mod deadline;
 pub mod error;
 pub mod invocation_log;
+pub mod prices;
 pub mod profile_map;
+pub mod spend;
 pub mod telemetry;
 pub mod tenants;
 

@@ -93,6 +93,8 @@ pub enum Dimension {
     Route,
     /// An outcome (`ok`, `client_error`, `server_error`, ...).
     Outcome,
+    /// A profile (or model ID) a call was sent to, from the config.
+    Profile,
 }
 
 impl Dimension {
@@ -107,6 +109,7 @@ impl Dimension {
             Self::Tenant => "Tenant",
             Self::Route => "Route",
             Self::Outcome => "Outcome",
+            Self::Profile => "Profile",
         }
     }
 }

@@ -20,6 +20,8 @@
 //!       claude: [${TEAM_A_CLAUDE_WEST_ARN}]
 //!     defaultRegion: us-east-1      # optional
 //!     allowedInferenceRegions: [us-east-1, us-west-2]   # optional, narrows the shared list
+//!     budget: {monthlyUsd: 500, alertAt: [50, 80, 100], enforce: true}   # optional, see crate::spend
+//!     rateLimits: {requestsPerMinute: 60, tokensPerMinute: 200000}      # optional
 //! ```
 //!
 //! A tenant's effective config is the shared one with the tenant's settings layered on top: its
@@ -256,6 +258,10 @@ pub struct Tenant {
     pub principals: Vec<Principal>,
     /// Its effective profile configuration (the shared one with its settings on top).
     pub profiles: ProfileConfig,
+    /// Its monthly budget (`budget:`), when it has one.
+    pub budget: Option<crate::spend::Budget>,
+    /// Its per-minute limits (`rateLimits:`), when it has them.
+    pub rate_limits: Option<crate::spend::RateLimits>,
 }
 
 /// Every configured tenant, in document order.
@@ -309,6 +315,8 @@ struct RawTenant {
     additional_inference_profiles: Option<Pools>,
     default_region: Option<String>,
     allowed_inference_regions: Option<Vec<String>>,
+    budget: Option<crate::spend::RawBudget>,
+    rate_limits: Option<crate::spend::RawRateLimits>,
 }
 
 fn check_name(name: &str) -> Result<(), TenantError> {
@@ -410,11 +418,27 @@ impl TenantsConfig {
             })?);
         }
         let profiles = Self::effective(&raw, base, env).map_err(profiles_err)?;
+        let spend_err = |message: String| TenantError::Syntax {
+            what: "tenants configuration",
+            message: format!("tenant `{name}`: {message}"),
+        };
+        let budget = raw
+            .budget
+            .map(|b| b.validate())
+            .transpose()
+            .map_err(spend_err)?;
+        let rate_limits = raw
+            .rate_limits
+            .map(|r| r.validate())
+            .transpose()
+            .map_err(spend_err)?;
         Ok(Tenant {
             name,
             api_keys,
             principals,
             profiles,
+            budget,
+            rate_limits,
         })
     }
 
@@ -673,6 +697,34 @@ mod tests {
             map.allowed_inference_regions(),
             Some(&["us-east-2".to_owned()][..])
         );
+    }
+
+    #[test]
+    fn a_tenant_may_have_a_budget_and_rate_limits_validated_at_start() {
+        let t = parse(
+            "  team-a:\n    budget: {monthlyUsd: 500, alertAt: [100, 50, 80]}\n    rateLimits: {requestsPerMinute: 60}\n  team-b: {}\n",
+        )
+        .unwrap();
+        let budget = t.tenants[0].budget.clone().unwrap();
+        assert_eq!(budget.monthly_pico_usd, 500 * crate::prices::PICO_PER_USD);
+        assert_eq!(budget.alert_at, vec![50, 80, 100]);
+        assert!(
+            budget.enforce,
+            "a budget is enforced unless it says otherwise"
+        );
+        assert_eq!(
+            t.tenants[0].rate_limits.unwrap().requests_per_minute,
+            Some(60)
+        );
+        assert!(t.tenants[1].budget.is_none() && t.tenants[1].rate_limits.is_none());
+        let e = parse("  team-a:\n    budget: {monthlyUsd: -3}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("team-a") && e.contains("monthlyUsd"), "{e}");
+        let e = parse("  team-a:\n    budget: {monthlyUsd: 5, limit: 3}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("limit"), "{e}");
     }
 
     #[test]
