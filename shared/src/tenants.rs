@@ -150,6 +150,17 @@ impl std::fmt::Debug for KeyHash {
 }
 
 impl KeyHash {
+    /// The SHA-256 of an API key, as the router compares it and `apiKeys` stores it.
+    pub fn of(key: &str) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(key.as_bytes()).into())
+    }
+
+    /// The 64 lowercase hex characters `apiKeys` takes.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Parses 64 hex characters (either case), optionally prefixed `sha256:`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let hex = text.trim();
@@ -867,5 +878,15 @@ mod tests {
         }
         // Routing still follows the shared map.
         assert_eq!(map.resolve(SONNET).unwrap().call_id, SHARED_ARN);
+    }
+
+    #[test]
+    fn key_hashes_are_sha256_hex_and_parse_back() {
+        let hash = KeyHash::of("test");
+        assert_eq!(
+            hash.to_hex(),
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
+        assert_eq!(KeyHash::parse(&hash.to_hex()).unwrap(), hash);
     }
 }

@@ -6,6 +6,12 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::DEFAULT_MAX_BODY_BYTES;
+use crate::bedrock::CallSite;
+use crate::config::max_body_bytes;
+use crate::converse::ContentBlock;
+use crate::error::BedrockError;
+use http::{StatusCode, header};
 use crate::bedrock::fake::FakeBedrock;
 use crate::caps::Caps;
 use crate::converse::{
@@ -15,7 +21,7 @@ use crate::converse::{
 use crate::directory::{Listed, Resolution};
 use crate::error::{BedrockErrorKind, RouterError};
 use crate::metrics::MemorySink;
-use crate::openai::tests_support::full_caps;
+use crate::dialect::openai::tests_support::full_caps;
 
 const ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
@@ -892,12 +898,12 @@ async fn the_tenant_events_are_served_as_their_tenant() {
         ),
         (AuthMode::AwsIam, "chat-completion", 200, Some("default")),
         (
-            AuthMode::None,
+            AuthMode::ApiKey,
             "chat-completion-api-key",
             200,
             Some("team-a"),
         ),
-        (AuthMode::None, "chat-completion", 401, None),
+        (AuthMode::ApiKey, "chat-completion", 401, None),
     ] {
         let fake = Arc::new(FakeBedrock::default());
         *fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));
