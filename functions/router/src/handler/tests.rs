@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 use super::*;
 use crate::DEFAULT_MAX_BODY_BYTES;
 use crate::bedrock::CallSite;
-use crate::config::max_body_bytes;
-use crate::converse::ContentBlock;
-use crate::error::BedrockError;
-use http::{StatusCode, header};
 use crate::bedrock::fake::FakeBedrock;
 use crate::caps::Caps;
+use crate::config::max_body_bytes;
+use crate::converse::ContentBlock;
 use crate::converse::{
     ContentBlockDelta, ConverseOutput, ConverseResponse, Delta, Message, MessageStart, MessageStop,
     Metrics, Role, StreamMetadata, Usage,
 };
+use crate::dialect::openai::tests_support::full_caps;
 use crate::directory::{Listed, Resolution};
+use crate::error::BedrockError;
 use crate::error::{BedrockErrorKind, RouterError};
 use crate::metrics::MemorySink;
-use crate::dialect::openai::tests_support::full_caps;
+use http::{StatusCode, header};
 
 const ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
