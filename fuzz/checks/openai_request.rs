@@ -1,5 +1,5 @@
 //! `openai_request`: the router's chat-completions body handling — JSON parse (as the handler
-//! does it), `router::openai::parse_chat_request`, then `router::openai::to_converse` for a
+//! does it), `router::dialect::openai::parse_chat_request`, then `router::dialect::openai::to_converse` for a
 //! fixed set of targets whose capabilities differ (Claude through a profile, Nova, Llama,
 //! DeepSeek R1, and an unknown model with the conservative capabilities).
 //!
@@ -11,10 +11,10 @@
 use router::bedrock::CallSite;
 use router::caps::{Caps, Target};
 use router::converse::{ContentBlock, ConverseRequest, SystemBlock, Tool, ToolResultContent};
-use router::error::{RouterError, render};
-use router::openai::{
+use router::dialect::openai::{
     MAX_DOCUMENTS, MAX_IMAGES, MAX_MESSAGES, MAX_STOP_SEQUENCES, parse_chat_request, to_converse,
 };
+use router::error::{RouterError, render};
 use serde_json::Value;
 use shared::catalog::capabilities_for;
 

@@ -1,5 +1,5 @@
 //! `sse`: the router's ConverseStream-event → OpenAI `chat.completion.chunk` SSE translation
-//! (`router::openai::ChunkTranslator` + `router::sse`) and the native route's named events,
+//! (`router::dialect::openai::ChunkTranslator` + `router::sse`) and the native route's named events,
 //! over an arbitrary sequence of events decoded from the input bytes.
 //!
 //! Input format (every byte string decodes to some sequence; see [`decode`]): byte 0 holds
@@ -19,7 +19,7 @@ use router::converse::{
     MessageStop, Metrics, ReasoningDelta, Role, StreamEvent, StreamMetadata, ToolUseDelta,
     ToolUseStart, Usage,
 };
-use router::openai::ChunkTranslator;
+use router::dialect::openai::ChunkTranslator;
 use router::sse;
 use serde_json::Value;
 

@@ -152,6 +152,17 @@ impl std::fmt::Debug for KeyHash {
 }
 
 impl KeyHash {
+    /// The SHA-256 of an API key, as the router compares it and `apiKeys` stores it.
+    pub fn of(key: &str) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(key.as_bytes()).into())
+    }
+
+    /// The 64 lowercase hex characters `apiKeys` takes.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Parses 64 hex characters (either case), optionally prefixed `sha256:`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let hex = text.trim();
@@ -317,6 +328,7 @@ struct RawTenant {
     allowed_inference_regions: Option<Vec<String>>,
     budget: Option<crate::spend::RawBudget>,
     rate_limits: Option<crate::spend::RawRateLimits>,
+    model_aliases: Option<Entries>,
 }
 
 fn check_name(name: &str) -> Result<(), TenantError> {
@@ -490,7 +502,23 @@ impl TenantsConfig {
                 }
             }
         }
+        // The tenant's own aliases, then the shared ones for models it also serves.
+        let mut aliases = Map::new();
+        for (k, v) in raw.model_aliases.as_ref().map_or(&[][..], |e| &e.0[..]) {
+            if aliases.contains_key(k) {
+                return Err(ConfigError::Alias(
+                    crate::model_names::AliasError::Duplicate { pattern: k.clone() },
+                ));
+            }
+            aliases.insert(k.clone(), Value::String(v.clone()));
+        }
+        for alias in &base.model_aliases.0 {
+            if models.contains(&alias.target) && !aliases.contains_key(&alias.pattern) {
+                aliases.insert(alias.pattern.clone(), Value::String(alias.target.clone()));
+            }
+        }
         let mut doc = Map::new();
+        doc.insert("modelAliases".into(), Value::Object(aliases));
         doc.insert("models".into(), Value::from(models));
         doc.insert("inferenceProfiles".into(), Value::Object(profiles));
         doc.insert("additionalInferenceProfiles".into(), Value::Object(pools));
@@ -919,5 +947,15 @@ mod tests {
         }
         // Routing still follows the shared map.
         assert_eq!(map.resolve(SONNET).unwrap().call_id, SHARED_ARN);
+    }
+
+    #[test]
+    fn key_hashes_are_sha256_hex_and_parse_back() {
+        let hash = KeyHash::of("test");
+        assert_eq!(
+            hash.to_hex(),
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
+        assert_eq!(KeyHash::parse(&hash.to_hex()).unwrap(), hash);
     }
 }

@@ -6,7 +6,8 @@
 //!   development under `cargo lambda watch`) or from an unlisted principal is served as the
 //!   default tenant (the shared models). The `Authorization` header carries the signature
 //!   here, so API keys are not read.
-//! - `NONE`: the Function URL lets anyone in, so an API key is mandatory. It is presented as
+//! - API key (the Function URL's `NONE` auth type): the URL lets anyone in, so an API key is
+//!   mandatory. It is presented as
 //!   `Authorization: Bearer <key>` (what the OpenAI SDKs send) or `x-api-key: <key>`, hashed
 //!   with SHA-256 and compared in constant time against every configured hash, so the time
 //!   taken does not depend on which hashes exist or where a match is. A missing key and a wrong
@@ -15,21 +16,20 @@
 use lambda_http::RequestExt as _;
 use lambda_http::request::RequestContext;
 use sha2::{Digest as _, Sha256};
-use shared::tenants::{KeyHash, TenantsConfig};
+use shared::tenants::TenantsConfig;
 use subtle::{ConditionallySelectable as _, ConstantTimeEq as _};
 
+use crate::config::ENV_AUTH_MODE;
 use crate::error::RouterError;
-
-/// Env var choosing the auth mode; the template passes the Function URL's `AuthType`.
-pub const ENV_AUTH_MODE: &str = "ROUTER_AUTH_MODE";
 
 /// How callers are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
     /// The Function URL verified the caller's IAM identity; it picks the tenant.
     AwsIam,
-    /// Anyone can reach the URL; an API key picks the tenant.
-    None,
+    /// Anyone can reach the URL (the Function URL's `NONE` auth type), so an API key is
+    /// required and picks the tenant.
+    ApiKey,
 }
 
 impl AuthMode {
@@ -38,7 +38,7 @@ impl AuthMode {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(Self::AwsIam),
             Some(v) if v.eq_ignore_ascii_case("AWS_IAM") => Ok(Self::AwsIam),
-            Some(v) if v.eq_ignore_ascii_case("NONE") => Ok(Self::None),
+            Some(v) if v.eq_ignore_ascii_case("NONE") => Ok(Self::ApiKey),
             Some(v) => Err(RouterError::Config(format!(
                 "{ENV_AUTH_MODE} must be AWS_IAM or NONE (the Function URL's AuthType), got {v:?}"
             ))),
@@ -46,29 +46,48 @@ impl AuthMode {
     }
 }
 
-/// Which tenant a request belongs to: an index into the router's tenant list, where 0 is the
-/// default tenant (the shared map).
-pub type TenantIndex = usize;
+/// Which tenant a request belongs to: the default tenant (the shared models) or one of the
+/// configured tenants, by its position in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantId(usize);
+
+impl TenantId {
+    /// The default tenant: callers no tenant claims.
+    pub const DEFAULT: Self = Self(0);
+
+    /// Configured tenant number `position` (0-based, in configuration order).
+    pub fn configured(position: usize) -> Self {
+        Self(position + 1)
+    }
+
+    /// The position in the router's tenant list, which holds the default tenant first and then
+    /// the configured ones in configuration order.
+    pub fn slot(self) -> usize {
+        self.0
+    }
+}
 
 /// Decides the tenant of each request.
 pub struct Authenticator {
     mode: AuthMode,
-    /// Every configured key hash with its tenant index (1-based: 0 is the default tenant).
+    /// Every configured key hash with the [`TenantId::slot`] of its tenant.
     keys: Vec<([u8; 32], u64)>,
     tenants: TenantsConfig,
 }
 
 impl Authenticator {
-    /// Builds the authenticator; with [`AuthMode::None`] at least one key must be configured.
-    /// Tenant `i` of `tenants` gets index `i + 1`.
+    /// Builds the authenticator; with [`AuthMode::ApiKey`] at least one key must be configured.
     pub fn new(mode: AuthMode, tenants: TenantsConfig) -> Result<Self, RouterError> {
         let keys: Vec<([u8; 32], u64)> = tenants
             .tenants
             .iter()
             .enumerate()
-            .flat_map(|(i, t)| t.api_keys.iter().map(move |h| (h.0, i as u64 + 1)))
+            .flat_map(|(i, t)| {
+                let slot = TenantId::configured(i).slot() as u64;
+                t.api_keys.iter().map(move |h| (h.0, slot))
+            })
             .collect();
-        if mode == AuthMode::None && keys.is_empty() {
+        if mode == AuthMode::ApiKey && keys.is_empty() {
             return Err(RouterError::Config(format!(
                 "{ENV_AUTH_MODE}=NONE leaves the Function URL open to anyone, so API keys are mandatory, but none is configured: add SHA-256 hashes under `tenants.<name>.apiKeys` in the profile config or in the secret named by ROUTER_API_KEYS_SECRET_ARN (or use AWS_IAM)"
             )));
@@ -100,20 +119,20 @@ impl Authenticator {
         self.mode
     }
 
-    /// The tenants, in the order of their indexes (tenant `i` has index `i + 1`).
+    /// The configured tenants, in configuration order.
     pub fn tenants(&self) -> &TenantsConfig {
         &self.tenants
     }
 
     /// The tenant of `req`, or [`RouterError::Unauthorized`].
-    pub fn tenant_of(&self, req: &lambda_http::Request) -> Result<TenantIndex, RouterError> {
+    pub fn tenant_of(&self, req: &lambda_http::Request) -> Result<TenantId, RouterError> {
         match self.mode {
             AuthMode::AwsIam => Ok(self.by_principal(req)),
-            AuthMode::None => self.by_key(presented_key(req)),
+            AuthMode::ApiKey => self.by_key(presented_key(req)),
         }
     }
 
-    fn by_principal(&self, req: &lambda_http::Request) -> TenantIndex {
+    fn by_principal(&self, req: &lambda_http::Request) -> TenantId {
         let arn = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx
                 .authorizer
@@ -123,7 +142,7 @@ impl Authenticator {
             _ => None,
         };
         let Some(arn) = arn else {
-            return 0;
+            return TenantId::DEFAULT;
         };
         match self.tenants.by_principal(arn) {
             Some(t) => self
@@ -131,15 +150,15 @@ impl Authenticator {
                 .tenants
                 .iter()
                 .position(|x| x.name == t.name)
-                .map_or(0, |i| i + 1),
+                .map_or(TenantId::DEFAULT, TenantId::configured),
             None => {
                 tracing::info!(principal = %arn, "caller matches no tenant; serving the shared models");
-                0
+                TenantId::DEFAULT
             }
         }
     }
 
-    fn by_key(&self, key: Option<&[u8]>) -> Result<TenantIndex, RouterError> {
+    fn by_key(&self, key: Option<&[u8]>) -> Result<TenantId, RouterError> {
         // A missing key is hashed too, so both answers take the same path and time.
         let presented: [u8; 32] = Sha256::digest(key.unwrap_or_default()).into();
         let mut found = subtle::Choice::from(0);
@@ -150,7 +169,9 @@ impl Authenticator {
             found |= same;
         }
         if key.is_some() && bool::from(found) {
-            usize::try_from(index).map_err(|_| RouterError::Unauthorized)
+            usize::try_from(index)
+                .map(TenantId)
+                .map_err(|_| RouterError::Unauthorized)
         } else {
             Err(RouterError::Unauthorized)
         }
@@ -174,24 +195,12 @@ fn presented_key(req: &lambda_http::Request) -> Option<&[u8]> {
         .filter(|k| !k.is_empty())
 }
 
-/// The hex SHA-256 of a key, as stored in `apiKeys` (for tools and tests).
-pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The parsed form of [`hash_key`].
-pub fn key_hash(key: &str) -> KeyHash {
-    KeyHash(Sha256::digest(key.as_bytes()).into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
     use shared::config::ProfileConfig;
+    use shared::tenants::KeyHash;
 
     fn tenants(doc: &str) -> TenantsConfig {
         let base = ProfileConfig::parse(
@@ -202,14 +211,18 @@ mod tests {
         TenantsConfig::parse(doc, &base, |_| None).unwrap()
     }
 
+    fn key_hex(key: &str) -> String {
+        KeyHash::of(key).to_hex()
+    }
+
     fn keyed() -> Authenticator {
         let doc = format!(
             "tenants:\n  a:\n    apiKeys: [{}, {}]\n  b:\n    apiKeys: [{}]\n",
-            hash_key("key-a1"),
-            hash_key("key-a2"),
-            hash_key("key-b")
+            key_hex("key-a1"),
+            key_hex("key-a2"),
+            key_hex("key-b")
         );
-        Authenticator::new(AuthMode::None, tenants(&doc)).unwrap()
+        Authenticator::new(AuthMode::ApiKey, tenants(&doc)).unwrap()
     }
 
     fn with_header(name: &str, value: &str) -> lambda_http::Request {
@@ -222,7 +235,7 @@ mod tests {
     #[test]
     fn auth_mode_defaults_to_aws_iam_and_refuses_other_values() {
         assert_eq!(AuthMode::parse(None).unwrap(), AuthMode::AwsIam);
-        assert_eq!(AuthMode::parse(Some("NONE")).unwrap(), AuthMode::None);
+        assert_eq!(AuthMode::parse(Some("NONE")).unwrap(), AuthMode::ApiKey);
         assert_eq!(AuthMode::parse(Some("aws_iam")).unwrap(), AuthMode::AwsIam);
         let err = AuthMode::parse(Some("KEYS")).unwrap_err();
         assert!(err.to_string().contains("must be AWS_IAM or NONE"), "{err}");
@@ -230,7 +243,7 @@ mod tests {
 
     #[test]
     fn auth_none_without_keys_is_a_startup_error() {
-        let err = Authenticator::new(AuthMode::None, tenants("tenants:\n  a: {}\n"))
+        let err = Authenticator::new(AuthMode::ApiKey, tenants("tenants:\n  a: {}\n"))
             .err()
             .unwrap();
         assert!(err.to_string().contains("API keys are mandatory"), "{err}");
@@ -240,9 +253,18 @@ mod tests {
     fn both_keys_of_a_tenant_work_and_pick_it() {
         let auth = keyed();
         let t = |r| auth.tenant_of(&r).unwrap();
-        assert_eq!(t(with_header("authorization", "Bearer key-a1")), 1);
-        assert_eq!(t(with_header("authorization", "bearer key-a2")), 1);
-        assert_eq!(t(with_header("x-api-key", "key-b")), 2);
+        assert_eq!(
+            t(with_header("authorization", "Bearer key-a1")),
+            TenantId::configured(0)
+        );
+        assert_eq!(
+            t(with_header("authorization", "bearer key-a2")),
+            TenantId::configured(0)
+        );
+        assert_eq!(
+            t(with_header("x-api-key", "key-b")),
+            TenantId::configured(1)
+        );
     }
 
     #[test]
@@ -279,26 +301,17 @@ mod tests {
         assert_eq!(
             auth.tenant_of(&signed("arn:aws:sts::123456789012:assumed-role/TeamA/bob"))
                 .unwrap(),
-            1
+            TenantId::configured(0)
         );
         assert_eq!(
             auth.tenant_of(&signed("arn:aws:iam::123456789012:user/eve"))
                 .unwrap(),
-            0
+            TenantId::DEFAULT
         );
         assert_eq!(
             auth.tenant_of(&with_header("accept", "*/*")).unwrap(),
-            0,
+            TenantId::DEFAULT,
             "no IAM context (local) is the default tenant"
         );
-    }
-
-    #[test]
-    fn the_hash_helper_matches_sha256_hex() {
-        assert_eq!(
-            hash_key("test"),
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-        );
-        assert_eq!(key_hash("test"), KeyHash::parse(&hash_key("test")).unwrap());
     }
 }

@@ -30,3 +30,16 @@ impl Target {
         }
     }
 }
+
+impl Target {
+    /// A failure of a call to this target, for the caller and the logs.
+    pub fn error(&self, source: crate::error::BedrockError) -> crate::error::RouterError {
+        crate::error::RouterError::Bedrock {
+            friendly_id: self.friendly_id.clone(),
+            call_id: self.call_id.clone(),
+            region: self.region.clone(),
+            is_profile: self.is_profile,
+            source,
+        }
+    }
+}

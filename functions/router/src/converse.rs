@@ -10,6 +10,20 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// `requestMetadata` values allow `[a-zA-Z0-9\s:_@$#=/+,-.]{0,256}`; anything else becomes `_`.
+pub fn metadata_value(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " :_@$#=/+,-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(256)
+        .collect()
+}
+
 /// A Converse request body without `modelId` (that travels in the path).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

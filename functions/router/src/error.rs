@@ -2,21 +2,16 @@
 //!
 //! 4xx bodies say exactly what is wrong and how to fix it; 5xx bodies are generic and the cause
 //! is logged once, here. OpenAI routes get `{"error": {"message","type","param","code"}}`;
-//! native routes get Bedrock's own `{"message"}` with `x-amzn-ErrorType`.
+//! Bedrock-API routes get Bedrock's own `{"message"}` with `x-amzn-ErrorType`.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
+use crate::dialect::Dialect;
+
 /// Seconds a throttled caller is told to wait (Bedrock gives no hint of its own).
 pub const RETRY_AFTER_SECS: u64 = 2;
-
-/// Which error dialect a route speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    OpenAi,
-    Native,
-}
 
 /// The kinds of failure Bedrock reports, by its error shape names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +120,7 @@ pub enum RouterError {
     UnknownModel { model: String, message: String },
 
     #[error(
-        "no route for {method} {path}; routes are POST /v1/chat/completions, GET /v1/models, POST /model/{{modelId}}/converse, POST /model/{{modelId}}/converse-stream, GET /health"
+        "no route for {method} {path}; routes are {routes}", routes = crate::routes::ROUTE_LIST
     )]
     NoRoute { method: String, path: String },
 
@@ -393,27 +388,27 @@ fn render_bedrock(
 }
 
 /// The body for an error in the route's dialect (also used inside a stream that fails mid-way).
-pub fn error_body(rendered: &Rendered, flavor: Flavor) -> serde_json::Value {
-    match flavor {
-        Flavor::OpenAi => json!({"error": {
+pub fn error_body(rendered: &Rendered, dialect: Dialect) -> serde_json::Value {
+    match dialect {
+        Dialect::OpenAi => json!({"error": {
             "message": rendered.message,
             "type": rendered.openai_type,
             "param": rendered.param,
             "code": rendered.code,
         }}),
-        Flavor::Native => json!({"message": rendered.message}),
+        Dialect::Bedrock => json!({"message": rendered.message}),
     }
 }
 
 /// THE mapping from an error to an HTTP response. 5xx causes are logged here, once.
-pub fn error_response(err: &RouterError, flavor: Flavor) -> Response<Bytes> {
+pub fn error_response(err: &RouterError, dialect: Dialect) -> Response<Bytes> {
     let rendered = render(err);
     if rendered.status.is_server_error() {
         tracing::error!(error = %err, status = rendered.status.as_u16(), "request failed");
     } else {
         tracing::info!(status = rendered.status.as_u16(), code = ?rendered.code, "request refused");
     }
-    let body = error_body(&rendered, flavor).to_string();
+    let body = error_body(&rendered, dialect).to_string();
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = rendered.status;
     let headers = response.headers_mut();
@@ -421,7 +416,7 @@ pub fn error_response(err: &RouterError, flavor: Flavor) -> Response<Bytes> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if flavor == Flavor::Native {
+    if dialect == Dialect::Bedrock {
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(rendered.shape));
     }
     if let RouterError::MethodNotAllowed { allowed, .. } = err {
@@ -498,7 +493,7 @@ mod tests {
     fn throttling_is_a_429_with_retry_after() {
         let response = error_response(
             &bedrock(BedrockErrorKind::Throttling, "Too many requests", true),
-            Flavor::OpenAi,
+            Dialect::OpenAi,
         );
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
@@ -514,7 +509,7 @@ mod tests {
                 "secret stack trace",
                 false,
             ),
-            Flavor::Native,
+            Dialect::Bedrock,
         );
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
         let body = String::from_utf8(response.body().to_vec()).unwrap();
@@ -532,7 +527,7 @@ mod tests {
                 model: "gpt".into(),
                 message: "model `gpt` is not served here; available models: claude, nova".into(),
             },
-            Flavor::Native,
+            Dialect::Bedrock,
         );
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(

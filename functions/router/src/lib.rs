@@ -1,23 +1,43 @@
 //! The router function: a Function URL that serves Bedrock through application inference
-//! profiles, OpenAI-compatible (`/v1/chat/completions`, `/v1/models`) and in Bedrock's own
-//! Converse shape (`/model/{modelId}/converse[-stream]`), streaming as events arrive.
+//! profiles, in the dialects its callers speak, streaming as events arrive.
 //!
-//! Modules carry no Lambda types except [`handler`], which takes a `lambda_http::Request`.
+//! Modules carry no Lambda types except [`handler`], [`auth`] and [`runtime`].
+//!
+//! - [`config`]: the configuration, read once at cold start.
+//! - [`routes`]: the route table (path and method to route, dialect and metrics name).
+//! - [`handler`]: a request in, a response out; [`handler::Call`] is what every route shares.
+//! - [`auth`]: the caller's tenant, by IAM principal or API key.
+//! - [`dialect`]: one module per caller dialect (OpenAI chat, Bedrock's runtime API).
+//! - [`directory`], [`profiles`], [`caps`]: a model name to a call target with capabilities.
+//! - [`attempt`]: the one attempt runner: failover over a model's profiles, back-off.
+//! - [`deadline`]: every wait on Bedrock bounded by the invocation's deadline.
+//! - [`bedrock`]: the Bedrock seam and its AWS SDK adapter.
+//! - [`converse`]: Converse's wire shapes as typed serde structs.
+//! - [`relay`]: what a route answers, and the one stream relay.
+//! - [`sse`]: server-sent events framing.
+//! - [`error`]: the one error type and its rendering in each dialect.
+//! - [`metrics`]: one EMF document per request.
+//! - [`runtime`]: the Lambda runtime loop that survives a dropped response connection.
 
+pub mod attempt;
 pub mod auth;
 pub mod bedrock;
-pub mod budget;
 pub mod caps;
+pub mod config;
 pub mod converse;
+pub mod deadline;
+pub mod dialect;
 pub mod directory;
 pub mod error;
-pub mod failover;
 pub mod handler;
 pub mod metrics;
-pub mod openai;
 pub mod profiles;
+pub mod relay;
+pub mod routes;
 pub mod runtime;
 pub mod sse;
 
+pub use config::DEFAULT_MAX_BODY_BYTES;
 pub use error::RouterError;
-pub use handler::{DEFAULT_MAX_BODY_BYTES, Router, RouterBody, RouterParts};
+pub use handler::{Router, RouterParts};
+pub use relay::RouterBody;

@@ -1,6 +1,6 @@
-//! Cold start: tracing, the profile map and the tenants (once), API key hashes from Secrets
-//! Manager when configured, one SDK config, the router, then the streaming Function URL
-//! runtime. Any configuration problem stops the start with a message saying what to fix.
+//! Cold start: tracing, the configuration (once), API key hashes from Secrets Manager when
+//! configured, one SDK config, the router, then the streaming Function URL runtime. Any
+//! configuration problem stops the start with a message saying what to fix.
 
 // The streaming runtime's service stack is deep enough to exceed the default query depth.
 #![recursion_limit = "256"]
@@ -8,22 +8,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, service_fn};
-use router::auth::{AuthMode, Authenticator, ENV_AUTH_MODE};
+use router::auth::Authenticator;
 use router::bedrock::SdkBedrock;
-use router::failover::{ENV_MAX_ATTEMPTS, RetryPolicy};
-use router::handler::max_body_bytes;
+use router::config::{ENV_KEYS_SECRET, RouterConfig};
 use router::metrics::StdoutSink;
 use router::profiles::ProfileDirectory;
 use router::{Router, RouterError, RouterParts};
-use shared::config::ProfileConfig;
 use shared::profile_map::ProfileMap;
 use shared::tenants::TenantsConfig;
-
-/// Overrides the request-size limit (bytes); must stay below the Function URL's 6 MB cap.
-const ENV_MAX_BODY: &str = "ROUTER_MAX_BODY_BYTES";
-
-/// A Secrets Manager secret (ARN or name) holding `{"<tenant>": ["<sha256 hex>", ...]}`.
-const ENV_KEYS_SECRET: &str = "ROUTER_API_KEYS_SECRET_ARN";
 
 /// mimalloc instead of glibc malloc: the SDK and JSON work allocate many small short-lived
 /// buffers per request; it gave 3-29 % more completions per CPU-second (docs/benchmarks.md).
@@ -33,19 +25,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_tracing();
-    let env = |k: &str| std::env::var(k).ok();
-    let config = ProfileConfig::from_env()?;
-    let mut tenants = TenantsConfig::from_env_with(env, &config)?;
-    let mode = AuthMode::parse(env(ENV_AUTH_MODE).as_deref())?;
-    let max_body_bytes = max_body_bytes(env(ENV_MAX_BODY).as_deref())?;
-    let retry = RetryPolicy::from_env_value(env(ENV_MAX_ATTEMPTS).as_deref())?;
+    let RouterConfig {
+        profiles,
+        mut tenants,
+        auth_mode,
+        max_body_bytes,
+        retry,
+        keys_secret,
+    } = RouterConfig::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
-    if let Some(secret) = env(ENV_KEYS_SECRET).filter(|s| !s.trim().is_empty()) {
-        let text = read_secret(&sdk, secret.trim()).await?;
+    if let Some(secret) = keys_secret {
+        let text = read_secret(&sdk, &secret).await?;
         tenants.add_secret_keys(&text)?;
     }
-    let auth = Authenticator::new(mode, tenants)?;
-    let map = ProfileMap::new(&config);
+    let auth = Authenticator::new(auth_mode, tenants)?;
+    let map = ProfileMap::new(&profiles);
     tracing::info!(
         models = map.models().len(),
         tenants = auth.tenants().tenants.len(),

@@ -104,6 +104,19 @@ impl RequestRecord {
         }
     }
 
+    /// Notes what a ConverseStream event tells: the first token, and the usage at the end.
+    pub fn note_converse_event(&mut self, event: &crate::converse::StreamEvent) {
+        use crate::converse::StreamEvent as E;
+        match event {
+            E::ContentBlockDelta(_) | E::ContentBlockStart(_) => self.mark_first_token(),
+            E::Metadata(meta) => {
+                self.input_tokens = meta.usage.input_tokens;
+                self.output_tokens = meta.usage.output_tokens;
+            }
+            _ => {}
+        }
+    }
+
     pub fn mark_first_token(&mut self) {
         if self.first_token.is_none() {
             self.first_token = Some(self.started.elapsed());

@@ -6,16 +6,22 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::DEFAULT_MAX_BODY_BYTES;
+use crate::bedrock::CallSite;
 use crate::bedrock::fake::FakeBedrock;
 use crate::caps::Caps;
+use crate::config::max_body_bytes;
+use crate::converse::ContentBlock;
 use crate::converse::{
     ContentBlockDelta, ConverseOutput, ConverseResponse, Delta, Message, MessageStart, MessageStop,
     Metrics, Role, StreamMetadata, Usage,
 };
+use crate::dialect::openai::tests_support::full_caps;
 use crate::directory::{Listed, Resolution};
+use crate::error::BedrockError;
 use crate::error::{BedrockErrorKind, RouterError};
 use crate::metrics::MemorySink;
-use crate::openai::tests_support::full_caps;
+use http::{StatusCode, header};
 
 const ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
@@ -892,12 +898,12 @@ async fn the_tenant_events_are_served_as_their_tenant() {
         ),
         (AuthMode::AwsIam, "chat-completion", 200, Some("default")),
         (
-            AuthMode::None,
+            AuthMode::ApiKey,
             "chat-completion-api-key",
             200,
             Some("team-a"),
         ),
-        (AuthMode::None, "chat-completion", 401, None),
+        (AuthMode::ApiKey, "chat-completion", 401, None),
     ] {
         let fake = Arc::new(FakeBedrock::default());
         *fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));

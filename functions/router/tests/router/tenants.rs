@@ -3,8 +3,9 @@
 
 use super::*;
 use router::RouterParts;
-use router::auth::{AuthMode, Authenticator, hash_key};
-use router::failover::RetryPolicy;
+use router::attempt::RetryPolicy;
+use router::auth::{AuthMode, Authenticator};
+use shared::tenants::KeyHash;
 use shared::tenants::TenantsConfig;
 
 struct Tenants {
@@ -51,7 +52,7 @@ impl Tenants {
     fn document(&self, a_keys: &[&str]) -> String {
         let a_hashes: Vec<String> = a_keys
             .iter()
-            .map(|k| format!("\"{}\"", hash_key(k)))
+            .map(|k| format!("\"{}\"", KeyHash::of(k).to_hex()))
             .collect();
         format!(
             "models: [\"{SONNET}\"]\ninferenceProfiles:\n  \"{SONNET}\": \"{}\"\ndefaultRegion: {REGION}\n\
@@ -61,7 +62,7 @@ impl Tenants {
             a_hashes.join(", "),
             self.a_east,
             self.a_west,
-            hash_key("b-key"),
+            KeyHash::of("b-key").to_hex(),
             self.b_arn
         )
     }
@@ -74,7 +75,7 @@ impl Tenants {
             RouterParts {
                 bedrock: SdkBedrock::new(self.sdk.clone()),
                 shared: ProfileDirectory::new(ProfileMap::new(&config)),
-                auth: Authenticator::new(AuthMode::None, tenants).unwrap(),
+                auth: Authenticator::new(AuthMode::ApiKey, tenants).unwrap(),
                 sink: Arc::new(sink.clone()),
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 retry: RetryPolicy::default(),

@@ -1,4 +1,5 @@
-//! OpenAI chat-completions ⇄ Converse.
+//! OpenAI chat-completions ⇄ Converse. This file parses a request and shapes its Converse
+//! body; [`answer`] shapes the answers and [`route`] serves the routes.
 //!
 //! Parsing is field by field so each refusal names the parameter at fault (`messages[2].content`),
 //! and shaping is decided by the target's capabilities: a feature the model cannot take is a 400
@@ -11,15 +12,20 @@ use serde_json::{Map, Value, json};
 
 use shared::catalog::{Effort, ReasoningShape};
 
-use crate::caps::{Caps, Target};
+use crate::caps::Target;
 use crate::converse::{
-    BlockStart, BytesSource, CachePoint, ContentBlock, ConverseRequest, ConverseResponse, Delta,
-    DocumentBlock, Empty, ImageBlock, InferenceConfig, InputSchema, JsonSchemaDefinition, Message,
-    NamedTool, OutputConfig, ReasoningBlock, ReasoningDelta, Role, StreamEvent, SystemBlock,
-    TextFormat, TextFormatStructure, Tool, ToolChoice, ToolConfig, ToolResultBlock,
-    ToolResultContent, ToolSpec, ToolUseBlock, Usage,
+    BytesSource, CachePoint, ContentBlock, ConverseRequest, DocumentBlock, Empty, ImageBlock,
+    InferenceConfig, InputSchema, JsonSchemaDefinition, Message, NamedTool, OutputConfig, Role,
+    SystemBlock, TextFormat, TextFormatStructure, Tool, ToolChoice, ToolConfig, ToolResultBlock,
+    ToolResultContent, ToolSpec, ToolUseBlock,
 };
 use crate::error::RouterError;
+
+mod answer;
+mod route;
+
+pub use answer::{ChunkTranslator, caps_json, finish_reason, from_converse};
+pub use route::{chat, model, models};
 
 pub const MAX_MESSAGES: usize = 2000;
 pub const MAX_TOOLS: usize = 128;
@@ -398,7 +404,10 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
     let output_config = parse_response_format(body, target)?;
 
     let mut request_metadata = BTreeMap::new();
-    request_metadata.insert("model".to_owned(), metadata_value(&target.friendly_id));
+    request_metadata.insert(
+        "model".to_owned(),
+        crate::converse::metadata_value(&target.friendly_id),
+    );
     Ok(ConverseRequest {
         messages,
         system,
@@ -410,20 +419,6 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
         request_metadata,
         output_config,
     })
-}
-
-/// `requestMetadata` values allow `[a-zA-Z0-9\s:_@$#=/+,-.]{0,256}`; anything else becomes `_`.
-pub fn metadata_value(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || " :_@$#=/+,-.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(256)
-        .collect()
 }
 
 fn parse_stop(v: &Value) -> Result<Vec<String>, RouterError> {
@@ -1304,166 +1299,6 @@ fn parse_data_url(param: &str, url: &str) -> Result<(String, String, usize), Rou
     Ok((mime.to_ascii_lowercase(), payload.to_owned(), decoded.len()))
 }
 
-/// Bedrock's stop reason in OpenAI's words.
-pub fn finish_reason(stop_reason: &str) -> &'static str {
-    match stop_reason {
-        "tool_use" => "tool_calls",
-        "max_tokens" | "model_context_window_exceeded" => "length",
-        "guardrail_intervened" | "content_filtered" => "content_filter",
-        _ => "stop",
-    }
-}
-
-fn usage_json(u: &Usage) -> Value {
-    json!({
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cache_read_input_tokens.unwrap_or(0)},
-    })
-}
-
-/// A chat.completion object for a Converse response.
-pub fn from_converse(resp: &ConverseResponse, model: &str, id: &str, created: i64) -> Value {
-    let mut text = String::new();
-    let mut reasoning = String::new();
-    let mut tool_calls = Vec::new();
-    for block in &resp.output.message.content {
-        match block {
-            ContentBlock::Text(t) => text.push_str(t),
-            ContentBlock::ToolUse(t) => tool_calls.push(json!({
-                "id": t.tool_use_id,
-                "type": "function",
-                "function": {"name": t.name, "arguments": t.input.to_string()},
-            })),
-            ContentBlock::ReasoningContent(ReasoningBlock::ReasoningText(r)) => {
-                reasoning.push_str(&r.text)
-            }
-            _ => {}
-        }
-    }
-    let mut message = json!({
-        "role": "assistant",
-        "content": if text.is_empty() && !tool_calls.is_empty() { Value::Null } else { Value::String(text) },
-        "refusal": null,
-    });
-    if !tool_calls.is_empty() {
-        message["tool_calls"] = Value::Array(tool_calls);
-    }
-    if !reasoning.is_empty() {
-        message["reasoning_content"] = Value::String(reasoning);
-    }
-    json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(&resp.stop_reason), "logprobs": null}],
-        "usage": usage_json(&resp.usage),
-    })
-}
-
-/// Turns ConverseStream events into chat.completion.chunk objects as they arrive.
-pub struct ChunkTranslator {
-    id: String,
-    created: i64,
-    model: String,
-    include_usage: bool,
-    tool_indexes: BTreeMap<u32, usize>,
-}
-
-impl ChunkTranslator {
-    pub fn new(id: String, created: i64, model: String, include_usage: bool) -> Self {
-        Self {
-            id,
-            created,
-            model,
-            include_usage,
-            tool_indexes: BTreeMap::new(),
-        }
-    }
-
-    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
-        json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
-        })
-    }
-
-    /// The chunks for one event (zero or one today; a list keeps the door open).
-    pub fn on_event(&mut self, event: &StreamEvent) -> Vec<Value> {
-        match event {
-            StreamEvent::MessageStart(_) => {
-                vec![self.chunk(json!({"role": "assistant", "content": ""}), None)]
-            }
-            StreamEvent::ContentBlockStart(start) => {
-                let BlockStart::ToolUse(tool) = &start.start;
-                let index = self.tool_indexes.len();
-                self.tool_indexes.insert(start.content_block_index, index);
-                vec![self.chunk(
-                    json!({"tool_calls": [{"index": index, "id": tool.tool_use_id, "type": "function",
-                                           "function": {"name": tool.name, "arguments": ""}}]}),
-                    None,
-                )]
-            }
-            StreamEvent::ContentBlockDelta(d) => match &d.delta {
-                Delta::Text(t) => vec![self.chunk(json!({"content": t}), None)],
-                Delta::ToolUse(t) => {
-                    let index = self
-                        .tool_indexes
-                        .get(&d.content_block_index)
-                        .copied()
-                        .unwrap_or(0);
-                    vec![self.chunk(
-                        json!({"tool_calls": [{"index": index, "function": {"arguments": t.input}}]}),
-                        None,
-                    )]
-                }
-                Delta::ReasoningContent(ReasoningDelta::Text(t)) => {
-                    vec![self.chunk(json!({"reasoning_content": t}), None)]
-                }
-                Delta::ReasoningContent(_) => Vec::new(),
-            },
-            StreamEvent::ContentBlockStop(_) => Vec::new(),
-            StreamEvent::MessageStop(stop) => {
-                vec![self.chunk(json!({}), Some(finish_reason(&stop.stop_reason)))]
-            }
-            StreamEvent::Metadata(meta) => {
-                if self.include_usage {
-                    vec![json!({
-                        "id": self.id,
-                        "object": "chat.completion.chunk",
-                        "created": self.created,
-                        "model": self.model,
-                        "choices": [],
-                        "usage": usage_json(&meta.usage),
-                    })]
-                } else {
-                    Vec::new()
-                }
-            }
-        }
-    }
-}
-
-/// The capability summary `GET /v1/models` shows for a model.
-pub fn caps_json(caps: &Caps) -> Value {
-    json!({
-        "streaming": caps.streaming,
-        "tool_use": caps.tool_use,
-        "image_input": caps.image_input,
-        "document_input": caps.document_input,
-        "family": caps.family,
-        "reasoning": caps.reasoning.is_some(),
-        "prompt_caching": caps.prompt_caching,
-        "json_schema_output": caps.json_schema_output,
-        "max_output_tokens": caps.max_output_tokens,
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests_support {
     use shared::catalog::{ReasoningShape, SamplingRule};
@@ -1494,6 +1329,10 @@ pub(crate) mod tests_support {
 mod tests {
     use super::tests_support::full_caps;
     use super::*;
+    use crate::caps::Caps;
+    use crate::converse::{
+        BlockStart, ConverseResponse, Delta, StreamEvent, Usage, metadata_value,
+    };
     use crate::converse::{
         ContentBlockDelta, ContentBlockStart, ConverseOutput, MessageStart, MessageStop, Metrics,
         StreamMetadata, ToolUseDelta, ToolUseStart,

@@ -17,13 +17,13 @@ use crate::error::{BedrockError, BedrockErrorKind};
 /// Kept back from the deadline to write the error answer and the metrics document.
 pub const RESERVE: Duration = Duration::from_millis(500);
 
-/// When waiting on Bedrock must stop; `unbounded` outside Lambda (no invocation context).
+/// When waiting on Bedrock must stop (the invocation's deadline less [`RESERVE`]); `unbounded` outside Lambda (no invocation context).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub struct Deadline {
     until: Option<Instant>,
 }
 
-impl Budget {
+impl Deadline {
     pub const fn unbounded() -> Self {
         Self { until: None }
     }
@@ -88,62 +88,62 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn unbounded_waits_as_long_as_the_call_takes() {
-        let budget = Budget::unbounded();
+        let deadline = Deadline::unbounded();
         let slow = async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok::<_, BedrockError>(7)
         };
-        assert_eq!(budget.run(slow).await, Ok(7));
-        assert!(budget.allows(Duration::from_secs(3600)));
+        assert_eq!(deadline.run(slow).await, Ok(7));
+        assert!(deadline.allows(Duration::from_secs(3600)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_longer_than_the_budget_is_out_of_time_at_the_budget() {
-        let budget = Budget::from_remaining(Duration::from_secs(3));
+        let deadline = Deadline::from_remaining(Duration::from_secs(3));
         let started = Instant::now();
         let slow = async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok::<_, BedrockError>(())
         };
-        let err = budget.run(slow).await.unwrap_err();
+        let err = deadline.run(slow).await.unwrap_err();
         assert_eq!(err.kind, BedrockErrorKind::OutOfTime);
         assert_eq!(started.elapsed(), Duration::from_secs(3) - RESERVE);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_within_the_budget_keeps_its_own_result() {
-        let budget = Budget::from_remaining(Duration::from_secs(3));
+        let deadline = Deadline::from_remaining(Duration::from_secs(3));
         let quick = async {
             tokio::time::sleep(Duration::from_secs(1)).await;
             Err::<(), _>(BedrockError::new(BedrockErrorKind::Throttling, "slow down"))
         };
         assert_eq!(
-            budget.run(quick).await.unwrap_err().kind,
+            deadline.run(quick).await.unwrap_err().kind,
             BedrockErrorKind::Throttling
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_stream_that_stalls_past_the_budget_ends_with_out_of_time() {
-        let budget = Budget::from_remaining(Duration::from_secs(2));
+        let deadline = Deadline::from_remaining(Duration::from_secs(2));
         let stalled = std::future::pending::<Option<Result<u8, BedrockError>>>();
-        let item = budget.next(stalled).await;
+        let item = deadline.next(stalled).await;
         assert!(matches!(item, Some(Err(e)) if e.kind == BedrockErrorKind::OutOfTime));
-        assert_eq!(budget.next(async { None::<Result<u8, _>> }).await, None);
+        assert_eq!(deadline.next(async { None::<Result<u8, _>> }).await, None);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_back_off_that_would_pass_the_deadline_is_not_allowed() {
-        let budget = Budget::from_remaining(Duration::from_secs(2));
-        assert!(budget.allows(Duration::from_millis(1000)));
-        assert!(!budget.allows(Duration::from_millis(1500)));
+        let deadline = Deadline::from_remaining(Duration::from_secs(2));
+        assert!(deadline.allows(Duration::from_millis(1000)));
+        assert!(!deadline.allows(Duration::from_millis(1500)));
         tokio::time::sleep(Duration::from_secs(1)).await;
-        assert!(!budget.allows(Duration::from_millis(600)));
+        assert!(!deadline.allows(Duration::from_millis(600)));
     }
 
     #[test]
     fn a_deadline_already_passed_leaves_no_time() {
-        let budget = Budget::from_deadline_ms(1_000_000_000_000);
-        assert!(!budget.allows(Duration::ZERO));
+        let deadline = Deadline::from_deadline_ms(1_000_000_000_000);
+        assert!(!deadline.allows(Duration::ZERO));
     }
 }

@@ -1,4 +1,5 @@
-//! Spreading calls over a model's profiles and failing over between them.
+//! The one attempt runner every route's Bedrock call goes through: spreading calls over a
+//! model's profiles and failing over between them, within the invocation's deadline.
 //!
 //! A friendly ID may have several profiles (its `inferenceProfiles` entry plus
 //! `additionalInferenceProfiles`, e.g. one per region or account). Each request starts at the
@@ -14,13 +15,16 @@
 //! same profile before the router could move on. With a single profile the router still makes
 //! up to `max_attempts` calls with back-off, as the SDK would have.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::error::{BedrockErrorKind, RouterError};
-
-/// Env var overriding how many calls one request may make in all (default 3).
-pub const ENV_MAX_ATTEMPTS: &str = "ROUTER_MAX_ATTEMPTS";
+use crate::bedrock::CallSite;
+use crate::caps::Target;
+use crate::config::ENV_MAX_ATTEMPTS;
+use crate::deadline::Deadline;
+use crate::error::{BedrockError, BedrockErrorKind, RouterError};
+use crate::metrics::RequestRecord;
 
 /// How hard the router tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +109,89 @@ impl Rotation {
             return 0;
         }
         self.0.fetch_add(1, Ordering::Relaxed) % sites
+    }
+}
+
+/// Runs one logical Bedrock call with failover: the policy and the instance-wide rotation.
+#[derive(Debug, Default)]
+pub struct AttemptRunner {
+    pub policy: RetryPolicy,
+    rotation: Rotation,
+}
+
+impl AttemptRunner {
+    pub fn new(policy: RetryPolicy) -> Self {
+        Self {
+            policy,
+            rotation: Rotation::default(),
+        }
+    }
+
+    /// The target's call sites in this request's order: round-robin start, then the rest.
+    fn plan(&self, target: &Target) -> (Vec<CallSite>, usize) {
+        let mut sites = if target.sites.is_empty() {
+            vec![CallSite {
+                model_id: target.call_id.clone(),
+                region: target.region.clone(),
+            }]
+        } else {
+            target.sites.clone()
+        };
+        let start = self.rotation.start(sites.len());
+        sites.rotate_left(start);
+        let attempts = self.policy.attempts_for(sites.len());
+        (sites, attempts)
+    }
+
+    /// Calls `call` on the target's profiles in turn until one answers, a failure is not worth
+    /// another profile, or attempts or time run out. `call` covers everything up to the point
+    /// of no return (for a stream: its first event), so a stream is never re-sent once bytes
+    /// could have reached the caller. The record learns every attempt and the profile used;
+    /// the answer comes with the target as called.
+    pub async fn run<T, F, Fut>(
+        &self,
+        target: &Target,
+        deadline: Deadline,
+        record: &mut RequestRecord,
+        mut call: F,
+    ) -> Result<(T, Target), RouterError>
+    where
+        F: FnMut(CallSite) -> Fut,
+        Fut: Future<Output = Result<T, BedrockError>>,
+    {
+        let (sites, attempts) = self.plan(target);
+        let mut attempt = 0;
+        loop {
+            let site = &sites[attempt % sites.len()];
+            attempt += 1;
+            let delay = self.policy.delay_before(attempt);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            record.attempts += 1;
+            record.profile = Some(site.model_id.clone());
+            record.region = Some(site.region.clone());
+            match deadline.run(call(site.clone())).await {
+                Ok(answer) => return Ok((answer, target.at(site))),
+                Err(e) if self.may_retry(&e, attempt, attempts, deadline) => {
+                    tracing::warn!(model = %target.friendly_id, call_id = %site.model_id, region = %site.region, kind = ?e.kind, attempt, "Bedrock overloaded or unreachable; trying the next profile");
+                }
+                Err(e) => return Err(target.at(site).error(e)),
+            }
+        }
+    }
+
+    /// Another attempt is made for an overload or outage, while attempts and time are left.
+    fn may_retry(
+        &self,
+        e: &BedrockError,
+        attempt: usize,
+        attempts: usize,
+        deadline: Deadline,
+    ) -> bool {
+        is_retryable(e.kind)
+            && attempt < attempts
+            && deadline.allows(self.policy.delay_before(attempt + 1))
     }
 }
 

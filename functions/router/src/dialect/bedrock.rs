@@ -1,0 +1,244 @@
+//! Bedrock's own runtime API: `/model/{modelId}/converse` and `/converse-stream` take and
+//! return Converse's JSON shapes unchanged; the router only resolves `modelId` to the tenant's
+//! profile, checks the body against the model's capabilities and adds its attribution.
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::json;
+
+use crate::bedrock::Bedrock;
+use crate::caps::Target;
+use crate::converse::{
+    ContentBlock, ConverseRequest, StreamEvent, SystemBlock, Tool, ToolResultContent,
+};
+use crate::directory::Directory;
+use crate::error::{BedrockErrorKind, Rendered, RouterError};
+use crate::handler::Call;
+use crate::metrics::RequestRecord;
+use crate::relay::{Encoder, Relay, Reply, json_reply};
+use crate::routes::decode_label;
+use crate::sse;
+
+/// `POST /model/{modelId}/converse`.
+pub async fn converse<B: Bedrock, D: Directory>(
+    call: &mut Call<'_, B, D>,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<Reply, RouterError> {
+    let (target, request) = prepare(call, raw_id, body, false).await?;
+    let (response, _) = call.converse(&target, request).await?;
+    let body = serde_json::to_value(&response)
+        .map_err(|e| RouterError::Internal(format!("response serialisation failed: {e}")))?;
+    Ok(json_reply(StatusCode::OK, &body))
+}
+
+/// `POST /model/{modelId}/converse-stream`.
+pub async fn converse_stream<B: Bedrock, D: Directory>(
+    call: &mut Call<'_, B, D>,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<Reply, RouterError> {
+    let (target, request) = prepare(call, raw_id, body, true).await?;
+    let (first, events, used) = call.converse_stream(&target, request).await?;
+    Ok(Reply::Stream(Box::new(Relay {
+        first,
+        events,
+        target: used,
+        deadline: call.deadline,
+        encoder: NamedEvents,
+    })))
+}
+
+async fn prepare<B: Bedrock, D: Directory>(
+    call: &mut Call<'_, B, D>,
+    raw_id: &str,
+    body: &[u8],
+    stream: bool,
+) -> Result<(Target, ConverseRequest), RouterError> {
+    let model = decode_label(raw_id)?;
+    let value = call.json_body(body)?;
+    let mut request: ConverseRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        RouterError::invalid(
+            if path == "." {
+                "body".to_owned()
+            } else {
+                path.clone()
+            },
+            format!(
+                "the body does not match the Converse request shape at `{path}`: {}",
+                e.inner()
+            ),
+        )
+    })?;
+    let target = call.target(&model).await?;
+    check_native(&request, &target)?;
+    call.attribute(&mut request, &target)?;
+    tracing::info!(model = %target.friendly_id, tenant = %call.tenant.name, profiles = target.sites.len(), stream, "native converse");
+    Ok((target, request))
+}
+
+/// ConverseStream's events as named server-sent events (`event: contentBlockDelta`).
+struct NamedEvents;
+
+impl Encoder<StreamEvent> for NamedEvents {
+    fn content_type(&self) -> &'static str {
+        "text/event-stream"
+    }
+
+    fn event(&mut self, event: &StreamEvent, record: &mut RequestRecord) -> Option<Bytes> {
+        record.note_converse_event(event);
+        let value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+        Some(sse::event(event.name(), &value))
+    }
+
+    fn error(&mut self, err: &RouterError, rendered: &Rendered) -> Bytes {
+        let exception = match err {
+            RouterError::Bedrock { source, .. } => stream_exception_member(source.kind),
+            _ => "internalServerException",
+        };
+        sse::event(
+            exception,
+            &json!({ exception: {"message": rendered.message} }),
+        )
+    }
+}
+
+/// Checks a native request against the model's capabilities, so a feature the model cannot
+/// take is refused with its parameter named instead of failing inside Bedrock.
+fn check_native(request: &ConverseRequest, target: &Target) -> Result<(), RouterError> {
+    let unsupported = |feature: &str, param: &str, remedy: &str| RouterError::Unsupported {
+        model: target.friendly_id.clone(),
+        feature: feature.to_owned(),
+        param: param.to_owned(),
+        remedy: remedy.to_owned(),
+    };
+    if request.messages.is_empty() {
+        return Err(RouterError::invalid(
+            "messages",
+            "`messages` must hold at least one message",
+        ));
+    }
+    let caps = &target.caps;
+    for (i, m) in request.messages.iter().enumerate() {
+        if m.content.is_empty() {
+            return Err(RouterError::invalid(
+                format!("messages[{i}].content"),
+                format!("`messages[{i}].content` must hold at least one content block"),
+            ));
+        }
+        for (j, block) in m.content.iter().enumerate() {
+            let param = format!("messages[{i}].content[{j}]");
+            match block {
+                ContentBlock::Image(img) => {
+                    if !caps.image_input {
+                        return Err(unsupported("image input", &param, "send text only"));
+                    }
+                    check_base64(&param, &img.source.bytes)?;
+                }
+                ContentBlock::Document(doc) => {
+                    if !caps.document_input {
+                        return Err(unsupported("document input", &param, "send text only"));
+                    }
+                    check_base64(&param, &doc.source.bytes)?;
+                }
+                ContentBlock::ToolUse(_) | ContentBlock::ToolResult(_) if !caps.tool_use => {
+                    return Err(unsupported("tool use", &param, "remove tool blocks"));
+                }
+                ContentBlock::ToolResult(r) => {
+                    for c in &r.content {
+                        if let ToolResultContent::Image(img) = c {
+                            check_base64(&param, &img.source.bytes)?;
+                        }
+                    }
+                }
+                ContentBlock::CachePoint(_) if !caps.prompt_caching => {
+                    return Err(unsupported(
+                        "prompt caching",
+                        &param,
+                        "remove cachePoint blocks",
+                    ));
+                }
+                ContentBlock::Text(t) if t.is_empty() => {
+                    return Err(RouterError::invalid(param, "text blocks must not be empty"));
+                }
+                _ => {}
+            }
+        }
+    }
+    for (i, block) in request.system.iter().enumerate() {
+        match block {
+            SystemBlock::Text(t) if t.is_empty() => {
+                return Err(RouterError::invalid(
+                    format!("system[{i}]"),
+                    "system text blocks must not be empty",
+                ));
+            }
+            SystemBlock::CachePoint(_) if !caps.prompt_caching => {
+                return Err(unsupported(
+                    "prompt caching",
+                    &format!("system[{i}]"),
+                    "remove cachePoint blocks",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let Some(tc) = &request.tool_config
+        && !caps.prompt_caching
+        && tc.tools.iter().any(|t| matches!(t, Tool::CachePoint(_)))
+    {
+        return Err(unsupported(
+            "prompt caching",
+            "toolConfig.tools",
+            "remove cachePoint entries",
+        ));
+    }
+    if request.tool_config.is_some() && !caps.tool_use {
+        return Err(unsupported("tool use", "toolConfig", "omit toolConfig"));
+    }
+    if request.output_config.is_some() && !caps.json_schema_output {
+        return Err(unsupported(
+            "structured output",
+            "outputConfig",
+            "omit outputConfig",
+        ));
+    }
+    if let Some(max) = request.inference_config.as_ref().and_then(|c| c.max_tokens)
+        && max > caps.max_output_tokens
+    {
+        return Err(RouterError::invalid(
+            "inferenceConfig.maxTokens",
+            format!(
+                "`inferenceConfig.maxTokens` is {max}, but model `{}` produces at most {} output tokens",
+                target.friendly_id, caps.max_output_tokens
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_base64(param: &str, b64: &str) -> Result<(), RouterError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map(|_| ())
+        .map_err(|e| {
+            RouterError::invalid(param, format!("`{param}` bytes are not valid base64: {e}"))
+        })
+}
+
+/// The ConverseStream exception member for a failure mid-stream. The stream union has only
+/// five; any other kind (a model timeout, our own deadline) is a model stream error there, as
+/// Bedrock reports it.
+fn stream_exception_member(kind: BedrockErrorKind) -> &'static str {
+    match kind {
+        BedrockErrorKind::Throttling => "throttlingException",
+        BedrockErrorKind::Validation => "validationException",
+        BedrockErrorKind::InternalServer => "internalServerException",
+        BedrockErrorKind::ServiceUnavailable | BedrockErrorKind::Transport => {
+            "serviceUnavailableException"
+        }
+        _ => "modelStreamErrorException",
+    }
+}

@@ -1,0 +1,18 @@
+//! The languages callers speak. Each dialect module only translates its requests and answers
+//! (and its error shape); resolution, the attempt runner, the Bedrock call and the stream relay
+//! below it are shared by all of them.
+//!
+//! - [`openai`]: OpenAI chat completions and models (`/v1/chat/completions`, `/v1/models`).
+//! - [`bedrock`]: Bedrock's own runtime API (`/model/{modelId}/converse[-stream]`).
+
+pub mod bedrock;
+pub mod openai;
+
+/// Which dialect a route speaks: it decides the error shape and the stream framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `{"error": {"message", "type", "param", "code"}}`.
+    OpenAi,
+    /// Bedrock's `{"message"}` with the shape name in `x-amzn-ErrorType`.
+    Bedrock,
+}
