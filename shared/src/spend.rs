@@ -300,6 +300,30 @@ impl AlertSink for LogAlerts {
     }
 }
 
+/// Keeps alert subjects in memory (tests, and the local stack's checks).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryAlerts(pub Arc<Mutex<Vec<String>>>);
+
+impl MemoryAlerts {
+    /// The subjects published so far.
+    pub fn subjects(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl AlertSink for MemoryAlerts {
+    async fn publish(&self, subject: &str, _body: &str) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(subject.to_owned());
+        Ok(())
+    }
+}
+
 /// The alert sink a function picks at start: the SNS topic when one is configured.
 #[derive(Debug, Clone)]
 pub enum Alerts {
@@ -307,6 +331,8 @@ pub enum Alerts {
     Sns(SnsAlerts),
     /// Log only.
     Log(LogAlerts),
+    /// Keep in memory.
+    Memory(MemoryAlerts),
 }
 
 impl AlertSink for Alerts {
@@ -314,6 +340,60 @@ impl AlertSink for Alerts {
         match self {
             Self::Sns(a) => a.publish(subject, body).await,
             Self::Log(a) => a.publish(subject, body).await,
+            Self::Memory(a) => a.publish(subject, body).await,
+        }
+    }
+}
+
+/// The store a function picks at start: the DynamoDB table, or memory (tests, and a single
+/// instance without a table).
+#[derive(Debug, Clone)]
+pub enum Stores {
+    /// The DynamoDB table.
+    Dynamo(DynamoSpendStore),
+    /// In memory.
+    Memory(MemorySpendStore),
+}
+
+impl SpendStore for Stores {
+    async fn add(&self, t: &str, m: &str, d: &SpendDelta) -> Result<SpendTotals, StoreError> {
+        match self {
+            Self::Dynamo(s) => s.add(t, m, d).await,
+            Self::Memory(s) => s.add(t, m, d).await,
+        }
+    }
+
+    async fn read(&self, t: &str, m: &str) -> Result<SpendTotals, StoreError> {
+        match self {
+            Self::Dynamo(s) => s.read(t, m).await,
+            Self::Memory(s) => s.read(t, m).await,
+        }
+    }
+
+    async fn claim_alert(&self, t: &str, m: &str, pct: u32) -> Result<bool, StoreError> {
+        match self {
+            Self::Dynamo(s) => s.claim_alert(t, m, pct).await,
+            Self::Memory(s) => s.claim_alert(t, m, pct).await,
+        }
+    }
+
+    async fn release_alert(&self, t: &str, m: &str, pct: u32) -> Result<(), StoreError> {
+        match self {
+            Self::Dynamo(s) => s.release_alert(t, m, pct).await,
+            Self::Memory(s) => s.release_alert(t, m, pct).await,
+        }
+    }
+
+    async fn count_minute(
+        &self,
+        t: &str,
+        minute: &str,
+        requests: u64,
+        tokens: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        match self {
+            Self::Dynamo(s) => s.count_minute(t, minute, requests, tokens).await,
+            Self::Memory(s) => s.count_minute(t, minute, requests, tokens).await,
         }
     }
 }
@@ -1262,15 +1342,7 @@ async fn alerts<S: SpendStore, A: AlertSink>(
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Collected(Arc<Mutex<Vec<String>>>);
-
-    impl AlertSink for Collected {
-        async fn publish(&self, subject: &str, _body: &str) -> Result<(), StoreError> {
-            self.0.lock().unwrap().push(subject.to_owned());
-            Ok(())
-        }
-    }
+    type Collected = MemoryAlerts;
 
     fn budget(usd: f64, alert_at: Vec<u32>) -> Budget {
         RawBudget {
@@ -1388,7 +1460,7 @@ mod tests {
             inst.record("team-a", now(), usd(1), false);
             inst.flush(Duration::from_secs(5)).await;
         }
-        let got = alerts.0.lock().unwrap().clone();
+        let got = alerts.subjects();
         assert_eq!(
             got,
             vec![

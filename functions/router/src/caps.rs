@@ -18,6 +18,9 @@ pub struct Target {
     /// Every place the call may go, `call_id`/`region` first, then the model's further
     /// profiles (`additionalInferenceProfiles`), tried in turn on throttling or an outage.
     pub sites: Vec<crate::bedrock::CallSite>,
+    /// The foundation model under a profile, when Bedrock reported it (the call is priced by
+    /// it; see [`crate::spend`]).
+    pub model_id: Option<String>,
 }
 
 impl Target {

@@ -34,6 +34,8 @@ pub struct RouterConfig {
     pub retry: RetryPolicy,
     /// The secret holding more key hashes, if any.
     pub keys_secret: Option<String>,
+    /// The price table with the document's `prices:` over it.
+    pub prices: shared::prices::PriceTable,
 }
 
 impl RouterConfig {
@@ -48,6 +50,8 @@ impl RouterConfig {
         let text = shared::config::read_source(&env).map_err(|e| config_error(&e))?;
         let profiles = ProfileConfig::parse(&text, &env).map_err(|e| config_error(&e))?;
         let tenants = TenantsConfig::parse(&text, &profiles, &env).map_err(|e| config_error(&e))?;
+        let prices =
+            shared::prices::PriceTable::parse(&text, &env).map_err(|e| config_error(&e))?;
         Ok(Self {
             auth_mode: AuthMode::parse(env(ENV_AUTH_MODE).as_deref())?,
             max_body_bytes: max_body_bytes(env(ENV_MAX_BODY).as_deref())?,
@@ -57,6 +61,7 @@ impl RouterConfig {
                 .filter(|s| !s.is_empty()),
             profiles,
             tenants,
+            prices,
         })
     }
 }

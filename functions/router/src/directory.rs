@@ -45,7 +45,7 @@ pub trait Directory: Send + Sync + 'static {
 /// Caches what each profile holds, so GetInferenceProfile is called once per profile.
 #[derive(Default)]
 pub struct ProfileCapsCache {
-    by_arn: Mutex<HashMap<String, Caps>>,
+    by_arn: Mutex<HashMap<String, (Caps, Option<String>)>>,
 }
 
 impl ProfileCapsCache {
@@ -56,8 +56,8 @@ impl ProfileCapsCache {
         directory: &D,
         resolution: Resolution,
     ) -> Result<Target, RouterError> {
-        let caps = match resolution.caps {
-            Some(caps) => caps,
+        let (caps, model_id) = match resolution.caps {
+            Some(caps) => (caps, None),
             None if resolution.is_profile => {
                 let cached = self
                     .by_arn
@@ -66,23 +66,24 @@ impl ProfileCapsCache {
                     .get(&resolution.call_id)
                     .cloned();
                 match cached {
-                    Some(caps) => caps,
+                    Some(known) => known,
                     None => {
                         let lookup = bedrock
                             .profile_model(&resolution.call_id, &resolution.region)
                             .await;
-                        let caps = match lookup {
+                        let known = match lookup {
                             Ok(model_id) => {
                                 tracing::info!(profile = %resolution.call_id, model_id = %model_id, "profile capabilities resolved");
-                                directory
+                                let caps = directory
                                     .caps_for_model(&model_id)
-                                    .unwrap_or_else(Caps::conservative)
+                                    .unwrap_or_else(Caps::conservative);
+                                (caps, Some(model_id))
                             }
                             // Without bedrock:GetInferenceProfile the profile still works; it is
                             // shaped as an unknown model (text only) rather than refused.
                             Err(source) if source.kind == BedrockErrorKind::AccessDenied => {
                                 tracing::warn!(profile = %resolution.call_id, "GetInferenceProfile denied; using conservative capabilities");
-                                Caps::conservative()
+                                (Caps::conservative(), None)
                             }
                             Err(source) => {
                                 return Err(RouterError::Bedrock {
@@ -97,14 +98,17 @@ impl ProfileCapsCache {
                         self.by_arn
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .insert(resolution.call_id.clone(), caps.clone());
-                        caps
+                            .insert(resolution.call_id.clone(), known.clone());
+                        known
                     }
                 }
             }
-            None => directory
-                .caps_for_model(&resolution.call_id)
-                .unwrap_or_else(Caps::conservative),
+            None => (
+                directory
+                    .caps_for_model(&resolution.call_id)
+                    .unwrap_or_else(Caps::conservative),
+                None,
+            ),
         };
         let mut sites = vec![CallSite {
             model_id: resolution.call_id.clone(),
@@ -118,6 +122,7 @@ impl ProfileCapsCache {
             region: resolution.region,
             is_profile: resolution.is_profile,
             caps,
+            model_id,
         })
     }
 }

@@ -147,6 +147,10 @@ pub enum RouterError {
     )]
     Unauthorized,
 
+    /// Over a budget or a rate limit (see [`crate::spend`]).
+    #[error(transparent)]
+    Refused(#[from] shared::spend::Refusal),
+
     #[error("configuration error: {0}")]
     Config(String),
 
@@ -253,6 +257,7 @@ pub fn render(err: &RouterError) -> Rendered {
             is_profile,
             source,
         } => render_bedrock(friendly_id, call_id, region, *is_profile, source),
+        RouterError::Refused(refusal) => crate::spend::rendered(refusal),
         RouterError::Config(_) | RouterError::Internal(_) => Rendered {
             message: GENERIC_5XX.into(),
             ..plain(

@@ -58,6 +58,7 @@ struct Inner<B, D> {
     sink: Arc<dyn MetricsSink>,
     max_body_bytes: usize,
     attempts: AttemptRunner,
+    spend: std::sync::OnceLock<Arc<crate::spend::RouterSpend>>,
 }
 
 /// A tenant's name and the models it may use.
@@ -132,8 +133,16 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 sink: parts.sink,
                 max_body_bytes: parts.max_body_bytes,
                 attempts: AttemptRunner::new(parts.retry),
+                spend: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Prices every answer, and enforces budgets and rate limits, with `spend` (the first one
+    /// given wins).
+    pub fn with_spend(self, spend: Arc<crate::spend::RouterSpend>) -> Self {
+        let _ = self.inner.spend.set(spend);
+        self
     }
 
     /// Serves one request. Never fails: every error becomes a response.
@@ -301,6 +310,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         target: &Target,
         request: ConverseRequest,
     ) -> Result<(ConverseResponse, Target), RouterError> {
+        self.admit().await?;
         let bedrock = &self.inner.bedrock;
         let (response, used) = self
             .inner
@@ -310,8 +320,8 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 async move { bedrock.converse(&site, request).await }
             })
             .await?;
-        self.record.input_tokens = response.usage.input_tokens;
-        self.record.output_tokens = response.usage.output_tokens;
+        self.record.note_usage(&response.usage);
+        self.note_spend(&used);
         Ok((response, used))
     }
 
@@ -322,6 +332,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         target: &Target,
         request: ConverseRequest,
     ) -> Result<(Option<StreamEvent>, EventStream, Target), RouterError> {
+        self.admit().await?;
         let bedrock = &self.inner.bedrock;
         let deadline = self.deadline;
         let ((first, events), used) = self
@@ -339,7 +350,23 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 }
             })
             .await?;
+        self.note_spend(&used);
         Ok((first, events, used))
+    }
+
+    /// Refuses the call before Bedrock when the tenant is over a rate limit or its budget.
+    async fn admit(&self) -> Result<(), RouterError> {
+        match self.inner.spend.get() {
+            Some(spend) => Ok(spend.admit(&self.tenant.name).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// Has the record price the answer of the profile that answered when it is done.
+    fn note_spend(&mut self, used: &Target) {
+        if let Some(spend) = self.inner.spend.get() {
+            self.record.spend = Some(spend.note(&self.tenant.name, used));
+        }
     }
 }
 

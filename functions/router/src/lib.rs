@@ -17,6 +17,7 @@
 //! - [`sse`]: server-sent events framing.
 //! - [`error`]: the one error type and its rendering in each dialect.
 //! - [`metrics`]: one EMF document per request.
+//! - [`spend`]: the cost of every answer, budgets and rate limits before a call.
 //! - [`runtime`]: the Lambda runtime loop that survives a dropped response connection.
 
 pub mod attempt;
@@ -35,6 +36,7 @@ pub mod profiles;
 pub mod relay;
 pub mod routes;
 pub mod runtime;
+pub mod spend;
 pub mod sse;
 
 pub use config::DEFAULT_MAX_BODY_BYTES;

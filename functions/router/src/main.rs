@@ -11,8 +11,9 @@ use lambda_http::{Error, service_fn};
 use router::auth::Authenticator;
 use router::bedrock::SdkBedrock;
 use router::config::{ENV_KEYS_SECRET, RouterConfig};
-use router::metrics::StdoutSink;
+use router::metrics::{MetricsSink, StdoutSink};
 use router::profiles::ProfileDirectory;
+use router::spend::RouterSpend;
 use router::{Router, RouterError, RouterParts};
 use shared::profile_map::ProfileMap;
 use shared::tenants::TenantsConfig;
@@ -32,12 +33,16 @@ async fn main() -> Result<(), Error> {
         max_body_bytes,
         retry,
         keys_secret,
+        prices,
     } = RouterConfig::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
     if let Some(secret) = keys_secret {
         let text = read_secret(&sdk, &secret).await?;
         tenants.add_secret_keys(&text)?;
     }
+    let sink: Arc<dyn MetricsSink> = Arc::new(StdoutSink);
+    let env = |k: &str| std::env::var(k).ok();
+    let spend = RouterSpend::from_env(env, prices, &sdk, &tenants, Arc::clone(&sink))?;
     let auth = Authenticator::new(auth_mode, tenants)?;
     let map = ProfileMap::new(&profiles);
     tracing::info!(
@@ -54,12 +59,13 @@ async fn main() -> Result<(), Error> {
             bedrock: SdkBedrock::new(sdk),
             shared: ProfileDirectory::new(map),
             auth,
-            sink: Arc::new(StdoutSink),
+            sink,
             max_body_bytes,
             retry,
         },
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
-    );
+    )
+    .with_spend(Arc::new(spend));
     router::runtime::serve_until_unrecoverable(|| {
         let router = router.clone();
         lambda_http::run_with_streaming_response_concurrent(service_fn(move |request| {

@@ -82,7 +82,11 @@ pub struct RequestRecord {
     pub first_token: Option<Duration>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
     pub streamed: bool,
+    /// Prices the answer and records its spend when the record is done (see [`crate::spend`]).
+    pub spend: Option<crate::spend::SpendNote>,
 }
 
 impl RequestRecord {
@@ -100,8 +104,19 @@ impl RequestRecord {
             first_token: None,
             input_tokens: 0,
             output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
             streamed: false,
+            spend: None,
         }
+    }
+
+    /// Notes an answer's usage, cache tokens included.
+    pub fn note_usage(&mut self, usage: &crate::converse::Usage) {
+        self.input_tokens = usage.input_tokens;
+        self.output_tokens = usage.output_tokens;
+        self.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(0);
+        self.cache_write_tokens = usage.cache_write_input_tokens.unwrap_or(0);
     }
 
     /// Notes what a ConverseStream event tells: the first token, and the usage at the end.
@@ -109,10 +124,7 @@ impl RequestRecord {
         use crate::converse::StreamEvent as E;
         match event {
             E::ContentBlockDelta(_) | E::ContentBlockStart(_) => self.mark_first_token(),
-            E::Metadata(meta) => {
-                self.input_tokens = meta.usage.input_tokens;
-                self.output_tokens = meta.usage.output_tokens;
-            }
+            E::Metadata(meta) => self.note_usage(&meta.usage),
             _ => {}
         }
     }
@@ -172,6 +184,14 @@ impl RequestRecord {
 
 impl Drop for RequestRecord {
     fn drop(&mut self) {
+        if let Some(note) = self.spend.take() {
+            note.finish(shared::prices::TokenUsage {
+                input: self.input_tokens,
+                output: self.output_tokens,
+                cache_read: self.cache_read_tokens,
+                cache_write: self.cache_write_tokens,
+            });
+        }
         match self.line() {
             Ok(line) => self.sink.emit(line),
             Err(e) => tracing::warn!(error = %e, "metrics document not written"),

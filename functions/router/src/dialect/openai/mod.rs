@@ -1348,6 +1348,7 @@ mod tests {
             is_profile: true,
             caps,
             sites: Vec::new(),
+            model_id: None,
         }
     }
 
