@@ -183,11 +183,15 @@ def test_foundation_models_are_read_and_filtered(emulator):
     assert details["modelArn"] == "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert details["providerName"] == "Anthropic"
     assert details["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
-    assert details["modelLifecycle"]["status"] == "ACTIVE"
+    # Claude Sonnet 4.5 was retired on 2026-11-30: still listed, as LEGACY.
+    assert details["modelLifecycle"]["status"] == "LEGACY"
+    current = client.get_foundation_model(modelIdentifier="anthropic.claude-opus-5-5")["modelDetails"]
+    assert current["modelLifecycle"]["status"] == "ACTIVE"
+    assert current["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
     nova = client.get_foundation_model(modelIdentifier="amazon.nova-pro-v1:0")["modelDetails"]
     assert "ON_DEMAND" in nova["inferenceTypesSupported"]
     meta = client.list_foundation_models(byProvider="Meta")["modelSummaries"]
-    assert [m["modelId"] for m in meta] == ["meta.llama3-3-70b-instruct-v1:0"]
+    assert [m["modelId"] for m in meta] == ["meta.llama3-3-70b-instruct-v1:0", "meta.llama4-maverick-17b-instruct-v1:0"]
     on_demand = {m["modelId"] for m in client.list_foundation_models(byInferenceType="ON_DEMAND")["modelSummaries"]}
     assert "amazon.nova-pro-v1:0" in on_demand and "anthropic.claude-sonnet-4-5-20250929-v1:0" not in on_demand
     with pytest.raises(client.exceptions.ValidationException) as caught:
