@@ -262,3 +262,28 @@ def test_an_unsigned_request_is_refused(emulator):
     assert caught.value.code == 403
     assert caught.value.headers["x-amzn-ErrorType"].startswith("MissingAuthenticationTokenException")
     assert json.loads(caught.value.read()) == {"message": "Missing Authentication Token"}
+
+
+def test_todays_system_profiles_are_listed_and_read_as_claude_code_reads_them(emulator):
+    client = bedrock(emulator)
+    system = client.list_inference_profiles(typeEquals="SYSTEM_DEFINED", maxResults=1000)["inferenceProfileSummaries"]
+    ids = {p["inferenceProfileId"] for p in system}
+    assert {"us.anthropic.claude-opus-5-5", "global.anthropic.claude-opus-5-5",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0", "us.amazon.nova-2-lite-v1:0"} <= ids
+    assert all(p["type"] == "SYSTEM_DEFINED" for p in system)
+    opus = client.get_inference_profile(inferenceProfileIdentifier="us.anthropic.claude-opus-5-5")
+    assert opus["type"] == "SYSTEM_DEFINED"
+    assert all(m["modelArn"].endswith("foundation-model/anthropic.claude-opus-5-5") for m in opus["models"])
+    source = opus["inferenceProfileArn"]
+    created = client.create_inference_profile(inferenceProfileName="team-a-opus", modelSource={"copyFrom": source})
+    arn = created["inferenceProfileArn"]
+    # Claude Code in Bedrock mode encodes only the slash of the ARN; boto3 encodes every colon too.
+    raw = arn.replace("/", "%2F")
+    with urllib.request.urlopen(urllib.request.Request(f"{emulator.url}/inference-profiles/{raw}",
+                                headers={"Authorization": "Bearer long-term-key"}), timeout=10) as response:
+        profile = json.loads(response.read())
+    assert profile["type"] == "APPLICATION"
+    assert profile["models"] == opus["models"]
+    assert client.get_inference_profile(inferenceProfileIdentifier=arn)["models"] == opus["models"]
+    app = client.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+    assert [p["inferenceProfileArn"] for p in app] == [arn]
