@@ -366,3 +366,31 @@ def test_count_tokens_agrees_with_invoke_model_and_converse(emulator):
     with pytest.raises(client.exceptions.ValidationException, match=r"extraneous key \[foo\]"):
         client.count_tokens(modelId="anthropic.claude-opus-5-5",
                             input={"invokeModel": {"body": claude_body("x", foo=1)}})
+
+
+def test_embedding_models_answer_deterministic_vectors_of_the_asked_dimension(emulator):
+    client = runtime(emulator)
+    titan = "amazon.titan-embed-text-v2:0"
+    body = json.dumps({"inputText": "hello embeddings", "dimensions": 512})
+    first = client.invoke_model(modelId=titan, body=body)
+    out = json.loads(first["body"].read())
+    assert len(out["embedding"]) == 512 and out["inputTextTokenCount"] == 2
+    assert first["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-output-token-count"] == "0"
+    again = json.loads(client.invoke_model(modelId=titan, body=body)["body"].read())
+    assert again["embedding"] == out["embedding"]
+    with pytest.raises(client.exceptions.ValidationException, match="dimensions"):
+        client.invoke_model(modelId=titan, body=json.dumps({"inputText": "x", "dimensions": 300}))
+    texts = [f"document {i}" for i in range(96)]
+    cohere = json.loads(client.invoke_model(modelId="cohere.embed-english-v3", body=json.dumps(
+        {"texts": texts, "input_type": "search_document"}))["body"].read())
+    assert cohere["response_type"] == "embeddings_floats" and len(cohere["embeddings"]) == 96
+    assert len(cohere["embeddings"][0]) == 1024
+    with pytest.raises(client.exceptions.ValidationException, match="between 1 and 96"):
+        client.invoke_model(modelId="cohere.embed-multilingual-v3", body=json.dumps(
+            {"texts": texts + ["one more"], "input_type": "search_document"}))
+    v4 = json.loads(client.invoke_model(modelId="cohere.embed-v4:0", body=json.dumps(
+        {"texts": ["a", "b"], "input_type": "search_query", "output_dimension": 256,
+         "embedding_types": ["float"]}))["body"].read())
+    assert len(v4["embeddings"]["float"][1]) == 256
+    with pytest.raises(client.exceptions.ValidationException, match="doesn't support the model"):
+        client.converse(modelId=titan, messages=user("x"))

@@ -30,6 +30,7 @@ pub fn parse(body: &Value, caps: &Capabilities, foundation_model_id: &str) -> Re
         Family::Anthropic => parse_anthropic(body, caps),
         Family::Nova => parse_nova(body, caps),
         Family::Llama => parse_llama(body, caps),
+        Family::Embedding(embedder) => super::embed::parse(body, embedder),
         Family::Other => Err(Fail::validation(format!(
             "The local Bedrock has no native request format for {foundation_model_id}; use Converse for this model."
         ))),
@@ -501,6 +502,15 @@ pub fn response(
                           "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0},
             })
         }
+        Family::Embedding(embedder) => match &prompt.embedding {
+            Some(request) => super::embed::response(
+                embedder,
+                request,
+                reply.input_tokens,
+                &message_id(&prompt.last_user_text),
+            ),
+            None => json!({}),
+        },
         Family::Llama | Family::Other => json!({
             "generation": reply.text.clone().unwrap_or_default(),
             "prompt_token_count": reply.input_tokens,
@@ -565,6 +575,8 @@ pub fn stream_chunks(
                 json!({ name: payload })
             })
             .collect(),
+        // Embedding models do not stream; the operation refuses them before this.
+        Family::Embedding(_) => Vec::new(),
         Family::Llama | Family::Other => {
             let text = reply.text.clone().unwrap_or_default();
             let pieces = responder::chunks(&text);

@@ -4,6 +4,7 @@
 
 mod converse;
 mod count;
+mod embed;
 mod eventstream;
 mod fail;
 mod faults;

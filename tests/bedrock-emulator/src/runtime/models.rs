@@ -6,7 +6,16 @@ pub enum Family {
     Anthropic,
     Nova,
     Llama,
+    Embedding(Embedder),
     Other,
+}
+
+/// The embedding request formats served on InvokeModel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedder {
+    TitanV2,
+    CohereV3,
+    CohereV4,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +186,15 @@ pub fn capabilities(foundation_model_id: &str) -> Capabilities {
             cache_min_tokens: Some(1024),
             ..plain(Family::Nova, if nova2 { 65_536 } else { 10_000 })
         };
+    }
+    let embedder = match id {
+        "amazon.titan-embed-text-v2:0" => Some(Embedder::TitanV2),
+        "cohere.embed-english-v3" | "cohere.embed-multilingual-v3" => Some(Embedder::CohereV3),
+        "cohere.embed-v4:0" => Some(Embedder::CohereV4),
+        _ => None,
+    };
+    if let Some(e) = embedder {
+        return plain(Family::Embedding(e), 0);
     }
     if id.starts_with("meta.llama") {
         return plain(Family::Llama, 2_048);

@@ -58,6 +58,8 @@ pub struct Prompt {
     /// Digest and token count of each prompt prefix marked for caching that is long enough
     /// to be cached, shortest first.
     pub cache_checkpoints: Vec<(String, u32)>,
+    /// An embedding model's request (texts, dimensions, output types).
+    pub embedding: Option<super::embed::EmbedRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

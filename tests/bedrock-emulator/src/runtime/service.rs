@@ -292,6 +292,9 @@ async fn prepare(
             Fail::validation(format!("Malformed input request: the body is not valid JSON ({e}), please reformat your input and try again."))
         })?
     };
+    if op.converse() && matches!(caps.family, models::Family::Embedding(_)) {
+        return Err(Fail::validation("This action doesn't support the model that you provided. Try again with a supported text or chat model.").into());
+    }
     let prompt = if op.converse() {
         let checked = converse::check(&body, &caps)?;
         draft.request_metadata = checked.request_metadata;
@@ -303,6 +306,10 @@ async fn prepare(
         invoke::parse(&body, &caps, &model.foundation_model_id)?
     };
     let mut reply = responder::respond(&prompt);
+    if prompt.embedding.is_some() {
+        // An embedding has no output tokens; Bedrock reports 0.
+        reply.output_tokens = 0;
+    }
     if !prompt.cache_checkpoints.is_empty() {
         // Cache entries are per foundation model, as Bedrock's are.
         let keyed: Vec<(String, u32)> = prompt
