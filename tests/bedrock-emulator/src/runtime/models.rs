@@ -70,7 +70,7 @@ impl Claude {
     /// Whether Bedrock accepts `beta` in `anthropic_beta` for this model: the betas of the
     /// "Anthropic Claude Messages API" request reference of the Bedrock User Guide
     /// (model-parameters-anthropic-claude-messages-request-response.html, as of late 2025),
-    /// carried forward to the 4.6 and 5 generations. Anything else (Claude Code's own
+    /// and the per-feature pages for the 2026 betas (read 2026-12-04). Anything else (Claude Code's own
     /// `claude-code-20250219`, for one) is refused.
     pub fn accepts_beta(self, beta: &str) -> bool {
         let v = self.version;
@@ -83,9 +83,18 @@ impl Claude {
             | "fine-grained-tool-streaming-2025-05-14" => v >= (4, 0),
             "context-1m-2025-08-07" => self.tier == Tier::Sonnet && v >= (4, 0),
             "context-management-2025-06-27" | "tool-search-tool-2025-10-19" => v >= (4, 5),
-            "computer-use-2025-11-24" | "tool-examples-2025-10-29" | "effort-2025-11-24" => {
+            "tool-examples-2025-10-29" => v >= (4, 5) && self.tier != Tier::Haiku,
+            "computer-use-2025-11-24" | "effort-2025-11-24" => {
                 v >= (4, 6) || (self.tier == Tier::Opus && v >= (4, 5))
             }
+            // The 2026 betas of the per-feature pages (compaction, mid-conversation changes,
+            // thinking controls, dangerous-tool use), from Claude 4.6 on.
+            "compact-2026-01-12"
+            | "mid-conversation-output-config-2026-07-01"
+            | "mid-conversation-tool-changes-2026-07-01"
+            | "thinking-binding-controls-2026-08-01"
+            | "thinking-display-updates-2026-08-18"
+            | "dangerous-tool-use-2026-09-03" => v >= (4, 6),
             _ => false,
         }
     }
