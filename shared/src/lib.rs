@@ -13,6 +13,8 @@
 //! - [`catalog`]: what each model family can do.
 //! - [`prices`]: the price table and the cost of a call.
 //! - [`spend`]: budgets, rate limits and the spend store (DynamoDB), written off the answer's path.
+//! - [`claude_features`]: the `anthropic_beta` values and body fields Bedrock takes per Claude
+//!   model.
 //! - [`invocation_log`]: Bedrock invocation-log records and their classification.
 //! - [`aws`]: one SDK config per cold start, clients per region.
 //! - [`telemetry`]: tracing setup and CloudWatch Embedded Metric Format documents.
@@ -25,6 +27,7 @@
 pub mod arn;
 pub mod aws;
 pub mod catalog;
+pub mod claude_features;
 pub mod config;
 pub mod deadline;
 pub mod error;

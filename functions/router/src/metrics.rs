@@ -46,6 +46,8 @@ impl MetricsSink for MemorySink {
 pub enum RouteName {
     ChatCompletions,
     Models,
+    Messages,
+    CountTokens,
     Converse,
     ConverseStream,
     Health,
@@ -57,6 +59,8 @@ impl RouteName {
         match self {
             Self::ChatCompletions => "chat_completions",
             Self::Models => "models",
+            Self::Messages => "messages",
+            Self::CountTokens => "count_tokens",
             Self::Converse => "converse",
             Self::ConverseStream => "converse_stream",
             Self::Health => "health",
@@ -82,8 +86,13 @@ pub struct RequestRecord {
     pub first_token: Option<Duration>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Prompt tokens read from and written to Bedrock's prompt cache.
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Betas, fields and values the router dropped or changed so the target takes the request
+    /// (`x-router-dropped`), and how many.
+    pub adjusted: Option<String>,
+    pub adjustments: u32,
     pub streamed: bool,
     /// Prices the answer and records its spend when the record is done (see [`crate::spend`]).
     pub spend: Option<crate::spend::SpendNote>,
@@ -106,17 +115,11 @@ impl RequestRecord {
             output_tokens: 0,
             cache_read_tokens: 0,
             cache_write_tokens: 0,
+            adjusted: None,
+            adjustments: 0,
             streamed: false,
             spend: None,
         }
-    }
-
-    /// Notes an answer's usage, cache tokens included.
-    pub fn note_usage(&mut self, usage: &crate::converse::Usage) {
-        self.input_tokens = usage.input_tokens;
-        self.output_tokens = usage.output_tokens;
-        self.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(0);
-        self.cache_write_tokens = usage.cache_write_input_tokens.unwrap_or(0);
     }
 
     /// Notes what a ConverseStream event tells: the first token, and the usage at the end.
@@ -124,9 +127,19 @@ impl RequestRecord {
         use crate::converse::StreamEvent as E;
         match event {
             E::ContentBlockDelta(_) | E::ContentBlockStart(_) => self.mark_first_token(),
-            E::Metadata(meta) => self.note_usage(&meta.usage),
+            E::Metadata(meta) => {
+                self.note_usage(&meta.usage);
+            }
             _ => {}
         }
+    }
+
+    /// Notes a Converse usage block.
+    pub fn note_usage(&mut self, usage: &crate::converse::Usage) {
+        self.input_tokens = usage.input_tokens;
+        self.output_tokens = usage.output_tokens;
+        self.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(0);
+        self.cache_write_tokens = usage.cache_write_input_tokens.unwrap_or(0);
     }
 
     pub fn mark_first_token(&mut self) {
@@ -162,7 +175,18 @@ impl RequestRecord {
             .metric("Attempts", Unit::Count, f64::from(self.attempts))?
             .metric("Latency", Unit::Milliseconds, ms(self.started.elapsed()))?
             .metric("InputTokens", Unit::Count, self.input_tokens as f64)?
-            .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?;
+            .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?
+            .metric(
+                "CacheReadTokens",
+                Unit::Count,
+                self.cache_read_tokens as f64,
+            )?
+            .metric(
+                "CacheWriteTokens",
+                Unit::Count,
+                self.cache_write_tokens as f64,
+            )?
+            .metric("Adjustments", Unit::Count, f64::from(self.adjustments))?;
         if let Some(ttft) = self.first_token {
             doc = doc.metric("TimeToFirstToken", Unit::Milliseconds, ms(ttft))?;
         }

@@ -15,18 +15,21 @@ pub enum Route<'a> {
     Models,
     Model(&'a str),
     ChatCompletions,
+    Messages,
+    MessagesCountTokens,
     Converse(&'a str),
     ConverseStream(&'a str),
 }
 
 /// Every route, for the "no route" answer.
-pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, GET /health";
+pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, GET /health";
 
 impl Route<'_> {
     /// The error and stream dialect the route speaks.
     pub fn dialect(self) -> Dialect {
         match self {
             Self::Converse(_) | Self::ConverseStream(_) => Dialect::Bedrock,
+            Self::Messages | Self::MessagesCountTokens => Dialect::Anthropic,
             Self::Health | Self::Models | Self::Model(_) | Self::ChatCompletions => Dialect::OpenAi,
         }
     }
@@ -37,6 +40,8 @@ impl Route<'_> {
             Self::Health => RouteName::Health,
             Self::Models | Self::Model(_) => RouteName::Models,
             Self::ChatCompletions => RouteName::ChatCompletions,
+            Self::Messages => RouteName::Messages,
+            Self::MessagesCountTokens => RouteName::CountTokens,
             Self::Converse(_) => RouteName::Converse,
             Self::ConverseStream(_) => RouteName::ConverseStream,
         }
@@ -46,9 +51,11 @@ impl Route<'_> {
     pub fn method(self) -> (Method, &'static str) {
         match self {
             Self::Health | Self::Models | Self::Model(_) => (Method::GET, "GET"),
-            Self::ChatCompletions | Self::Converse(_) | Self::ConverseStream(_) => {
-                (Method::POST, "POST")
-            }
+            Self::ChatCompletions
+            | Self::Messages
+            | Self::MessagesCountTokens
+            | Self::Converse(_)
+            | Self::ConverseStream(_) => (Method::POST, "POST"),
         }
     }
 
@@ -73,6 +80,8 @@ pub fn match_route(path: &str) -> Option<Route<'_>> {
         "/health" => return Some(Route::Health),
         "/v1/models" => return Some(Route::Models),
         "/v1/chat/completions" => return Some(Route::ChatCompletions),
+        "/v1/messages" => return Some(Route::Messages),
+        "/v1/messages/count_tokens" => return Some(Route::MessagesCountTokens),
         _ => {}
     }
     if let Some(id) = trimmed.strip_prefix("/v1/models/") {
