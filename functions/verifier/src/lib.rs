@@ -19,6 +19,8 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod settings;
+pub mod stream;
+pub mod stream_alerts;
 pub mod window;
 
 pub use error::VerifierError;
