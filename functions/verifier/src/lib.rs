@@ -6,6 +6,7 @@
 //! The core here has no Lambda types; `handler` adapts it to the runtime and `main` only wires.
 
 pub mod alert;
+pub mod awslogs;
 pub mod classify;
 pub mod doctor;
 pub mod error;

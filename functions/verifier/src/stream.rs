@@ -12,7 +12,7 @@
 //! with the same timestamp (the batch's first event), which the alarm's `Maximum` statistic reads
 //! as one datapoint. docs/verifier.md has the reasoning.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::event::cloudwatch_logs::{LogData, LogsEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -184,6 +184,37 @@ where
         }
     }
     summary
+}
+
+/// The metrics the template's alarm reads, undimensioned, at `Maximum`, over 300 s periods.
+pub const ALARM_METRICS: [&str; 2] = ["MappingMisses", "RegionViolations"];
+pub const ALARM_PERIOD_MS: i64 = 300_000;
+
+/// What the alarm sees in a set of EMF lines: per metric of [`ALARM_METRICS`] and period, the
+/// `Maximum` of the undimensioned datapoints. The tests use it to show that a redelivered batch
+/// leaves the alarm where it was. Lines that are not metric documents are skipped.
+pub fn alarm_view(lines: &[String]) -> BTreeMap<(&'static str, i64), f64> {
+    let mut view = BTreeMap::new();
+    for doc in lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        let Some(timestamp) = doc["_aws"]["Timestamp"].as_i64() else {
+            continue;
+        };
+        if doc.get("Model").is_some() {
+            continue;
+        }
+        for name in ALARM_METRICS {
+            if let Some(v) = doc[name].as_f64() {
+                let e = view
+                    .entry((name, timestamp.div_euclid(ALARM_PERIOD_MS)))
+                    .or_insert(v);
+                *e = e.max(v);
+            }
+        }
+    }
+    view
 }
 
 /// The Lambda entry for every event: subscription batches go to the stream, anything else to the

@@ -8,19 +8,17 @@ mod alloc;
 #[allow(dead_code)]
 mod support;
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use verifier::alert::Notifier;
+use verifier::awslogs::Event;
 use verifier::fake::{FakeControlPlane, MemoryLogs};
 use verifier::report::Counts;
-use verifier::stream::{Answer, BatchSummary, decode, handle_batch, route};
+use verifier::stream::{Answer, BatchSummary, alarm_view, decode, handle_batch, route};
 use verifier::stream_alerts::AlertLimiter;
 
 use support::{SONNET, SONNET_PROFILE, fast_settings, record, verifier};
@@ -34,26 +32,25 @@ fn lambda_event(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, context)
 }
 
-/// An `awslogs` payload exactly as CloudWatch Logs sends it: the subscription JSON, gzipped,
-/// base64 with padding.
+/// An `awslogs` payload exactly as CloudWatch Logs sends it.
 fn awslogs(events: &[(i64, String)]) -> Value {
-    let log_events: Vec<Value> = events
+    let events: Vec<Event> = events
         .iter()
         .enumerate()
-        .map(|(i, (ts, message))| json!({"id": format!("{:056}", 1000 + i), "timestamp": ts, "message": message}))
+        .map(|(i, (timestamp, message))| Event {
+            id: format!("{:056}", 1000 + i),
+            timestamp: *timestamp,
+            message: message.clone(),
+        })
         .collect();
-    let data = json!({
-        "messageType": "DATA_MESSAGE",
-        "owner": "123456789012",
-        "logGroup": "/aws/bedrock/model-invocations",
-        "logStream": "aws/bedrock/modelinvocations",
-        "subscriptionFilters": ["verifier"],
-        "logEvents": log_events,
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(data.to_string().as_bytes()).unwrap();
-    let blob = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    json!({"awslogs": {"data": blob}})
+    verifier::awslogs::payload(
+        "123456789012",
+        "/aws/bedrock/model-invocations",
+        "aws/bedrock/modelinvocations",
+        "verifier",
+        &events,
+    )
+    .unwrap()
 }
 
 fn fixture() -> Value {
@@ -192,25 +189,6 @@ async fn a_batch_counts_and_finds_exactly_what_a_scan_of_the_same_records_does()
     }
 }
 
-/// The alarm's view: per metric and 300 s period, the `Maximum` of the dimensionless totals
-/// (the alarm reads MappingMisses and RegionViolations at Maximum).
-fn alarm_view(lines: &[String]) -> BTreeMap<(String, i64), f64> {
-    let mut view = BTreeMap::new();
-    for line in lines {
-        let doc: Value = serde_json::from_str(line).unwrap();
-        if doc.get("Model").is_some() {
-            continue;
-        }
-        let period = doc["_aws"]["Timestamp"].as_i64().unwrap() / 300_000;
-        for name in ["MappingMisses", "RegionViolations"] {
-            let value = doc[name].as_f64().unwrap();
-            let e = view.entry((name.to_string(), period)).or_insert(f64::MIN);
-            *e = e.max(value);
-        }
-    }
-    view
-}
-
 /// A notifier that always fails, as SNS might.
 #[derive(Default)]
 struct Failing(Mutex<u32>);
@@ -322,9 +300,7 @@ async fn the_control_message_of_a_new_subscription_counts_nothing() {
         "logGroup": "", "logStream": "", "subscriptionFilters": [],
         "logEvents": [{"id": "", "timestamp": T0,
             "message": "CWL CONTROL MESSAGE: Checking health of destination Lambda."}]});
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(data.to_string().as_bytes()).unwrap();
-    let payload = json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())}});
+    let payload = verifier::awslogs::encode(&data).unwrap();
     let v = verifier(MemoryLogs::new(100), fast_settings());
     let b = batch_of(route(&v, &limiter(), lambda_event(payload)).await.unwrap());
     assert_eq!(b.records, 0);
