@@ -11,10 +11,10 @@
 use router::bedrock::CallSite;
 use router::caps::{Caps, Target};
 use router::converse::{ContentBlock, ConverseRequest, SystemBlock, Tool, ToolResultContent};
-use router::error::{RouterError, render};
 use router::dialect::openai::{
     MAX_DOCUMENTS, MAX_IMAGES, MAX_MESSAGES, MAX_STOP_SEQUENCES, parse_chat_request, to_converse,
 };
+use router::error::{RouterError, render};
 use serde_json::Value;
 use shared::catalog::capabilities_for;
 

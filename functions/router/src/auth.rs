@@ -253,9 +253,18 @@ mod tests {
     fn both_keys_of_a_tenant_work_and_pick_it() {
         let auth = keyed();
         let t = |r| auth.tenant_of(&r).unwrap();
-        assert_eq!(t(with_header("authorization", "Bearer key-a1")), TenantId::configured(0));
-        assert_eq!(t(with_header("authorization", "bearer key-a2")), TenantId::configured(0));
-        assert_eq!(t(with_header("x-api-key", "key-b")), TenantId::configured(1));
+        assert_eq!(
+            t(with_header("authorization", "Bearer key-a1")),
+            TenantId::configured(0)
+        );
+        assert_eq!(
+            t(with_header("authorization", "bearer key-a2")),
+            TenantId::configured(0)
+        );
+        assert_eq!(
+            t(with_header("x-api-key", "key-b")),
+            TenantId::configured(1)
+        );
     }
 
     #[test]

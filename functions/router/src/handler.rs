@@ -215,7 +215,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             Route::ChatCompletions => dialect::openai::chat(&mut call, body).await,
             Route::Converse(raw_id) => dialect::bedrock::converse(&mut call, raw_id, body).await,
             Route::ConverseStream(raw_id) => {
-                dialect::bedrock::converse_stream(&mut call, raw_id, body).await
+                dialect::bedrock::converse_stream(&mut call, raw_id, req.headers(), body).await
             }
         }
     }

@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 use super::*;
 use crate::DEFAULT_MAX_BODY_BYTES;
 use crate::bedrock::CallSite;
-use crate::config::max_body_bytes;
-use crate::converse::ContentBlock;
-use crate::error::BedrockError;
-use http::{StatusCode, header};
 use crate::bedrock::fake::FakeBedrock;
 use crate::caps::Caps;
+use crate::config::max_body_bytes;
+use crate::converse::ContentBlock;
 use crate::converse::{
     ContentBlockDelta, ConverseOutput, ConverseResponse, Delta, Message, MessageStart, MessageStop,
     Metrics, Role, StreamMetadata, Usage,
 };
+use crate::dialect::openai::tests_support::full_caps;
 use crate::directory::{Listed, Resolution};
+use crate::error::BedrockError;
 use crate::error::{BedrockErrorKind, RouterError};
 use crate::metrics::MemorySink;
-use crate::dialect::openai::tests_support::full_caps;
+use http::{StatusCode, header};
 
 const ARN: &str =
     "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
@@ -273,12 +273,51 @@ async fn a_stream_failing_mid_way_ends_with_an_error_event() {
 }
 
 #[tokio::test]
-async fn the_native_stream_route_sends_named_events() {
+async fn the_native_stream_route_sends_bedrock_event_stream_frames() {
     let h = harness();
     *h.fake.events.lock().unwrap() = stream_events(&["Hi"]);
     let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
-    let (status, _, text) = call(&h, "POST", "/model/claude/converse-stream", body).await;
-    assert_eq!(status, StatusCode::OK);
+    let response = h
+        .router
+        .handle(request("POST", "/model/claude/converse-stream", body))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/vnd.amazon.eventstream"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let frames: Vec<(String, Value)> = crate::eventstream::read_frames(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(name, payload)| (name, serde_json::from_slice(&payload).unwrap()))
+        .collect();
+    assert_eq!(
+        frames[0],
+        ("messageStart".into(), json!({"role": "assistant"}))
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|(t, p)| t == "contentBlockDelta" && p["delta"]["text"] == "Hi")
+    );
+    assert_eq!(frames.last().unwrap().0, "metadata");
+}
+
+#[tokio::test]
+async fn the_native_stream_route_sends_named_events_when_asked_for_them() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = stream_events(&["Hi"]);
+    let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
+    let mut req = request("POST", "/model/claude/converse-stream", body);
+    req.headers_mut().insert(
+        header::ACCEPT,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    let response = h.router.handle(req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(
         text.starts_with(
             "event: messageStart\ndata: {\"messageStart\":{\"role\":\"assistant\"}}\n\n"
