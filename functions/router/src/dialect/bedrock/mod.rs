@@ -11,8 +11,8 @@ use crate::directory::Directory;
 use crate::error::RouterError;
 use crate::handler::Call;
 use crate::relay::{OpenStream, Relay, Reply, json_reply};
-use crate::routes::decode_label;
 
+mod model_id;
 mod stream;
 
 /// Whether the caller asked for server-sent events instead of Bedrock's event stream.
@@ -74,7 +74,6 @@ async fn prepare<B: Bedrock, D: Directory>(
     body: &[u8],
     stream: bool,
 ) -> Result<(Target, ConverseRequest), RouterError> {
-    let model = decode_label(raw_id)?;
     let value = call.json_body(body)?;
     let mut request: ConverseRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -90,7 +89,7 @@ async fn prepare<B: Bedrock, D: Directory>(
             ),
         )
     })?;
-    let target = call.target(&model).await?;
+    let target = model_id::target(call, raw_id).await?;
     check_native(&request, &target)?;
     call.attribute(&mut request, &target)?;
     tracing::info!(model = %target.friendly_id, tenant = %call.tenant.name, profiles = target.sites.len(), stream, "native converse");
