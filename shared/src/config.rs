@@ -31,6 +31,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 
 use crate::arn::{ArnError, ModelRef, is_region_name};
+use crate::model_names::{AliasError, Aliases};
 
 /// Env var naming the config file.
 pub const ENV_CONFIG_FILE: &str = "PROFILES_CONFIG_FILE";
@@ -208,6 +209,9 @@ pub enum ConfigError {
         /// The first model that needs it.
         model: String,
     },
+    /// A `modelAliases` entry that cannot be used.
+    #[error(transparent)]
+    Alias(#[from] AliasError),
 }
 
 fn describe_location(field: &str, model: Option<&str>) -> String {
@@ -234,6 +238,9 @@ pub struct ProfileConfig {
     /// Friendly ID → further targets for the same model (product-only
     /// `additionalInferenceProfiles`); every key also has an `inferenceProfiles` entry.
     pub additional_profiles: Vec<(String, Vec<ModelRef>)>,
+    /// Other names for served models (product-only `modelAliases`): Anthropic model names,
+    /// retired IDs, prefixes such as `claude-haiku-*`.
+    pub model_aliases: Aliases,
     /// Where in the document the settings were found.
     pub layout: ConfigLayout,
 }
@@ -248,6 +255,7 @@ struct RawSection {
     allowed_inference_regions: Option<Vec<String>>,
     default_region: Option<String>,
     additional_inference_profiles: Option<Pools>,
+    model_aliases: Option<Entries>,
 }
 
 impl RawSection {
@@ -273,6 +281,7 @@ struct RawDocument {
     allowed_inference_regions: Option<Vec<String>>,
     default_region: Option<String>,
     additional_inference_profiles: Option<Pools>,
+    model_aliases: Option<Entries>,
 }
 
 impl RawDocument {
@@ -284,6 +293,7 @@ impl RawDocument {
             allowed_inference_regions: self.allowed_inference_regions,
             default_region: self.default_region,
             additional_inference_profiles: self.additional_inference_profiles,
+            model_aliases: self.model_aliases,
         };
         (self.endpoints.and_then(|e| e.bedrock), top)
     }
@@ -470,6 +480,14 @@ impl ProfileConfig {
             additional_profiles.push((key, pool));
         }
 
+        let mut alias_pairs = Vec::new();
+        for (key, value) in raw.model_aliases.unwrap_or_default().0 {
+            let key = expand(&key, env, "modelAliases", None)?;
+            let value = expand(&value, env, "modelAliases", Some(&key))?;
+            alias_pairs.push((key, value));
+        }
+        let model_aliases = Aliases::new(alias_pairs, &models)?;
+
         let available_regions = regions(
             raw.available_regions.unwrap_or_default(),
             "availableRegions",
@@ -517,6 +535,7 @@ impl ProfileConfig {
             allowed_inference_regions,
             default_region,
             additional_profiles,
+            model_aliases,
             layout,
         })
     }

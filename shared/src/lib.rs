@@ -6,6 +6,8 @@
 //!   same keys standalone), `${VAR}` expansion and validation.
 //! - [`profile_map`]: the config as lookups — friendly ID → call ID, region, capabilities;
 //!   which profiles are ours; which raw models should have gone through one.
+//! - [`model_names`]: the spellings of one model (Anthropic names, model and system-profile
+//!   IDs) and the `modelAliases` that map names to served models.
 //! - [`tenants`]: teams served by one router (API key hashes, IAM principals, their own
 //!   profiles over the shared ones).
 //! - [`catalog`]: what each model family can do.
@@ -25,6 +27,7 @@ pub mod config;
 pub mod deadline;
 pub mod error;
 pub mod invocation_log;
+pub mod model_names;
 pub mod profile_map;
 pub mod telemetry;
 pub mod tenants;

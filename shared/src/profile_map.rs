@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use crate::arn::{AppProfileArn, FoundationModelId, ModelRef};
 use crate::catalog::{Capabilities, capabilities_for};
 use crate::config::ProfileConfig;
+use crate::model_names::{Aliases, ModelName};
 
 /// Where a friendly model ID is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,11 @@ pub struct ProfileMap {
     /// Application profiles that are ours although no target here calls them (other
     /// tenants' profiles in a [`union`](Self::union)), with the friendly ID that uses them.
     also_ours: Vec<(String, AppProfileArn)>,
+    /// `modelAliases`: other names for served models.
+    aliases: Aliases,
+    /// Every served model's names (of its friendly ID and of its call target), in config
+    /// order, for callers that name a model in another scheme.
+    names: Vec<(ModelName, String)>,
 }
 
 impl ProfileMap {
@@ -163,6 +169,10 @@ impl ProfileMap {
     }
 
     fn apply(&mut self, config: &ProfileConfig) {
+        for alias in &config.model_aliases.0 {
+            self.aliases.0.retain(|a| a.pattern != alias.pattern);
+            self.aliases.0.push(alias.clone());
+        }
         for friendly in &config.models {
             match config.profile_for(friendly) {
                 Some(target) => {
@@ -213,6 +223,17 @@ impl ProfileMap {
     fn rebuild_indexes(&mut self) {
         self.by_profile.clear();
         self.routed.clear();
+        self.names.clear();
+        for friendly in &self.models {
+            let call_id = self.targets.get(friendly).map(|t| t.call_id.as_str());
+            for spelling in std::iter::once(friendly.as_str()).chain(call_id) {
+                if let Some(name) = ModelName::of(spelling)
+                    && !self.names.iter().any(|(n, f)| *n == name && f == friendly)
+                {
+                    self.names.push((name, friendly.clone()));
+                }
+            }
+        }
         let mut owned: Vec<(String, AppProfileArn)> = Vec::new();
         for friendly in &self.models {
             let Some(t) = self.targets.get(friendly) else {
@@ -274,6 +295,38 @@ impl ProfileMap {
             .get(friendly)
             .ok_or_else(|| ResolveError::UnknownModel {
                 model: friendly.to_owned(),
+                available: self.models.clone(),
+            })
+    }
+
+    /// Where a caller's model name goes, whatever scheme it is in: a friendly ID (exact), a
+    /// `modelAliases` entry, one of our application-profile ARNs (served as the friendly ID that
+    /// owns it), or another spelling of a served model (an Anthropic model name, a model or
+    /// system-profile ID of it), preferring the same snapshot, then config order. The error
+    /// lists what is served.
+    pub fn find(&self, name: &str) -> Result<&Target, ResolveError> {
+        if let Ok(target) = self.resolve(name) {
+            return Ok(target);
+        }
+        let by_alias = || self.aliases.lookup(name);
+        let by_profile = || self.profile_owner(name);
+        let by_name = || {
+            let asked = ModelName::of(name)?;
+            let mut best: Option<(u8, &str)> = None;
+            for (served, friendly) in &self.names {
+                let score = asked.match_score(served);
+                if score > best.map_or(0, |(s, _)| s) {
+                    best = Some((score, friendly));
+                }
+            }
+            best.map(|(_, f)| f)
+        };
+        by_alias()
+            .or_else(by_profile)
+            .or_else(by_name)
+            .and_then(|friendly| self.targets.get(friendly))
+            .ok_or_else(|| ResolveError::UnknownModel {
+                model: name.to_owned(),
                 available: self.models.clone(),
             })
     }
@@ -574,5 +627,35 @@ allowedInferenceRegions: [us-east-1, us-east-2, us-west-2]
             ProfileMap::new(&base).resolve(SONNET).unwrap().call_id,
             ARN_A
         );
+    }
+
+    #[test]
+    fn find_serves_aliases_our_arns_and_other_spellings_of_served_models() {
+        let doc = format!(
+            "models: [\"us.anthropic.claude-haiku-4-5-20251001-v1:0\", \"team-opus\", \"amazon.nova-lite-v1:0\"]\n\
+             inferenceProfiles:\n  \"us.anthropic.claude-haiku-4-5-20251001-v1:0\": \"{ARN_A}\"\n  team-opus: \"us.anthropic.claude-opus-5-5-v1:0\"\n\
+             modelAliases:\n  \"claude-3-*\": \"amazon.nova-lite-v1:0\"\n\
+             defaultRegion: us-east-1\n"
+        );
+        let config = ProfileConfig::parse(&doc, |_| None).unwrap();
+        let map = ProfileMap::new(&config);
+        let friendly = |name: &str| map.find(name).map(|t| t.friendly_id.clone());
+        let haiku = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+        assert_eq!(friendly("claude-haiku-4-5-20251001").unwrap(), haiku);
+        assert_eq!(friendly("claude-haiku-4-5").unwrap(), haiku);
+        assert_eq!(
+            friendly("anthropic.claude-haiku-4-5-20251001-v1:0").unwrap(),
+            haiku,
+            "a raw model ID goes through the profile"
+        );
+        assert_eq!(friendly(ARN_A).unwrap(), haiku);
+        assert_eq!(friendly("claude-opus-5-5").unwrap(), "team-opus");
+        assert_eq!(
+            friendly("claude-3-5-haiku-20241022").unwrap(),
+            "amazon.nova-lite-v1:0"
+        );
+        let err = map.find("claude-sonnet-4-5").unwrap_err().to_string();
+        assert!(err.contains("available models: us.anthropic"), "{err}");
+        assert!(map.find("CLAUDE-HAIKU-4-5").is_err(), "case-sensitive");
     }
 }

@@ -320,6 +320,7 @@ struct RawTenant {
     additional_inference_profiles: Option<Pools>,
     default_region: Option<String>,
     allowed_inference_regions: Option<Vec<String>>,
+    model_aliases: Option<Entries>,
 }
 
 fn check_name(name: &str) -> Result<(), TenantError> {
@@ -477,7 +478,23 @@ impl TenantsConfig {
                 }
             }
         }
+        // The tenant's own aliases, then the shared ones for models it also serves.
+        let mut aliases = Map::new();
+        for (k, v) in raw.model_aliases.as_ref().map_or(&[][..], |e| &e.0[..]) {
+            if aliases.contains_key(k) {
+                return Err(ConfigError::Alias(
+                    crate::model_names::AliasError::Duplicate { pattern: k.clone() },
+                ));
+            }
+            aliases.insert(k.clone(), Value::String(v.clone()));
+        }
+        for alias in &base.model_aliases.0 {
+            if models.contains(&alias.target) && !aliases.contains_key(&alias.pattern) {
+                aliases.insert(alias.pattern.clone(), Value::String(alias.target.clone()));
+            }
+        }
         let mut doc = Map::new();
+        doc.insert("modelAliases".into(), Value::Object(aliases));
         doc.insert("models".into(), Value::from(models));
         doc.insert("inferenceProfiles".into(), Value::Object(profiles));
         doc.insert("additionalInferenceProfiles".into(), Value::Object(pools));

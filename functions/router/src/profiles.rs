@@ -1,7 +1,7 @@
 //! The production [`Directory`]: the shared profile map, loaded once at cold start.
 
 use shared::catalog::capabilities_for;
-use shared::profile_map::{ProfileMap, ResolveError};
+use shared::profile_map::ProfileMap;
 
 use crate::bedrock::CallSite;
 use crate::caps::Caps;
@@ -26,26 +26,16 @@ fn is_profile_id(call_id: &str) -> bool {
 
 impl Directory for ProfileDirectory {
     fn resolve(&self, model: &str) -> Result<Resolution, RouterError> {
-        let target = match self.map.resolve(model) {
-            Ok(t) => t,
-            Err(err @ ResolveError::UnknownModel { .. }) => {
-                // A caller may send one of our profile ARNs directly; it is served as the
-                // friendly ID that owns it, so responses and metrics still name that ID.
-                match self
-                    .map
-                    .profile_owner(model)
-                    .map(|owner| self.map.resolve(owner))
-                {
-                    Some(Ok(t)) => t,
-                    _ => {
-                        return Err(RouterError::UnknownModel {
-                            model: model.to_owned(),
-                            message: format!("{err}; see GET /v1/models"),
-                        });
-                    }
-                }
-            }
-        };
+        // Friendly IDs, `modelAliases`, our profile ARNs and other spellings of served models
+        // (Anthropic names, model and system-profile IDs) all land on the friendly ID that
+        // serves them, so responses and metrics name it.
+        let target = self
+            .map
+            .find(model)
+            .map_err(|err| RouterError::UnknownModel {
+                model: model.to_owned(),
+                message: format!("{err}; see GET /v1/models"),
+            })?;
         if target.region.is_empty() {
             return Err(RouterError::Config(format!(
                 "model `{}` has no region: its target `{}` carries none and no defaultRegion, BEDROCK_AWS_DEFAULT_REGION or AWS_REGION is set",
