@@ -55,10 +55,17 @@ mod tests {
             Some(ProfileArn::Application)
         ));
         assert!(matches!(
-            profile_arn("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-            Some(ProfileArn::System("us.anthropic.claude-sonnet-4-5-20250929-v1:0"))
+            profile_arn(
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+            ),
+            Some(ProfileArn::System(
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+            ))
         ));
         assert!(profile_arn("us.anthropic.claude-sonnet-4-5-20250929-v1:0").is_none());
-        assert!(profile_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0").is_none());
+        assert!(
+            profile_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0")
+                .is_none()
+        );
     }
 }

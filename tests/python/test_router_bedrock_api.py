@@ -1,0 +1,128 @@
+"""Existing Bedrock code pointed at the router by changing only the endpoint: boto3's
+`bedrock-runtime` with `endpoint_url` = the router's https URL and `AWS_BEARER_TOKEN_BEDROCK` =
+a team key, the Anthropic SDK's `AnthropicBedrock(base_url=...)`, and Claude Code in Bedrock
+mode. The router runs under `cargo lambda watch` with TLS from a local CA (botocore sends a
+bearer token only over https); every call must land on the team's own profile, which the local
+Bedrock's invocation logs (in moto) show.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import urllib.parse
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from conftest import REPO, free_port, start_emulator
+from router_harness import (ACCOUNT, REGION, SONNET, admin, create_profile, enable_invocation_logs,
+                            invocation_records, run_router)
+
+TEAM_KEY = "sk-bedrock-team-1"
+OTHER_KEY = "sk-bedrock-team-2"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+PROMPT = [{"role": "user", "content": [{"text": "hello through the router"}]}]
+
+
+def sha256(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def stack(moto, tmp_path_factory):
+    emulator = start_emulator("--logs-endpoint", moto.url)
+    try:
+        logs, group = enable_invocation_logs(emulator, moto)
+        arns = {"team": create_profile(emulator, "bedrock-api-team"),
+                "other": create_profile(emulator, "bedrock-api-other")}
+        config = {
+            "models": [SONNET],
+            "defaultRegion": REGION,
+            "tenants": {
+                "team": {"apiKeys": [sha256(TEAM_KEY)], "inferenceProfiles": {SONNET: arns["team"]}},
+                "other": {"apiKeys": [sha256(OTHER_KEY)], "inferenceProfiles": {SONNET: arns["other"]}},
+            },
+        }
+        tls_dir = tmp_path_factory.mktemp("router-tls")
+        with run_router(emulator, config, {"ROUTER_AUTH_MODE": "NONE"}, tls_dir=tls_dir) as url:
+            yield {"emulator": emulator, "url": url, "logs": logs, "group": group, "arns": arns,
+                   "ca": str(tls_dir / "ca.pem")}
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def runtime(stack, monkeypatch):
+    """boto3's bedrock-runtime as any script would build it, with the endpoint changed."""
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", TEAM_KEY)
+    return boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=stack["url"],
+                        verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_boto3_converse_goes_through_the_teams_profile(runtime, stack):
+    out = runtime.converse(modelId=SONNET, messages=PROMPT, inferenceConfig={"maxTokens": 40})
+    assert out["output"]["message"]["role"] == "assistant"
+    assert out["usage"]["outputTokens"] > 0
+    assert out["ResponseMetadata"]["HTTPHeaders"]["x-router-profile"] == stack["arns"]["team"]
+
+
+def test_boto3_converse_stream_reads_the_routers_event_stream(runtime):
+    out = runtime.converse_stream(modelId=SONNET, messages=PROMPT, inferenceConfig={"maxTokens": 40})
+    events = list(out["stream"])
+    names = [next(iter(e)) for e in events]
+    assert names[0] == "messageStart" and names[-1] == "metadata", names
+    text = "".join(e["contentBlockDelta"]["delta"].get("text", "") for e in events if "contentBlockDelta" in e)
+    assert text
+    assert events[-1]["metadata"]["usage"]["outputTokens"] > 0
+
+
+def test_boto3_names_a_profile_arn_encoded_its_own_way(runtime, stack):
+    out = runtime.converse(modelId=stack["arns"]["team"], messages=PROMPT)
+    assert out["ResponseMetadata"]["HTTPHeaders"]["x-router-profile"] == stack["arns"]["team"]
+
+
+def test_another_teams_profile_arn_is_access_denied_and_never_invoked(runtime, stack):
+    before = len(invocation_records(stack["emulator"], stack["logs"], stack["group"]))
+    with pytest.raises(runtime.exceptions.AccessDeniedException):
+        runtime.converse(modelId=stack["arns"]["other"], messages=PROMPT)
+    foreign = stack["arns"]["other"].replace(ACCOUNT, "999999999999")
+    with pytest.raises(runtime.exceptions.AccessDeniedException):
+        runtime.converse(modelId=foreign, messages=PROMPT)
+    after = invocation_records(stack["emulator"], stack["logs"], stack["group"])
+    assert len(after) == before
+    assert all(r["modelId"] != stack["arns"]["other"] for r in after)
+
+
+def test_a_model_the_team_does_not_serve_is_a_4xx_without_a_bedrock_call(runtime, stack):
+    before = len(invocation_records(stack["emulator"], stack["logs"], stack["group"]))
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        runtime.converse(modelId="amazon.titan-text-express-v1", messages=PROMPT)
+    assert 400 <= raised.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
+    assert len(invocation_records(stack["emulator"], stack["logs"], stack["group"])) == before
+
+
+def test_bedrock_throttling_surfaces_as_boto3s_throttling_exception(runtime, stack):
+    admin(stack["emulator"], "POST", "/_emulator/runtime/faults",
+          {"kind": "throttling", "operation": "Converse", "count": 3})
+    try:
+        with pytest.raises(runtime.exceptions.ThrottlingException):
+            runtime.converse(modelId=SONNET, messages=PROMPT)
+    finally:
+        admin(stack["emulator"], "DELETE", "/_emulator/runtime/faults")
+
+
+def test_a_bad_request_surfaces_as_boto3s_validation_exception(runtime):
+    with pytest.raises(runtime.exceptions.ValidationException):
+        runtime.converse(modelId=SONNET, messages=[{"role": "user", "content": []}])
+
+
+def test_a_wrong_key_is_refused_in_bedrocks_shape(stack, monkeypatch):
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "sk-not-a-key")
+    client = boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=stack["url"],
+                          verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.converse(modelId=SONNET, messages=PROMPT)
