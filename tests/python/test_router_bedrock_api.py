@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.parse
+import ssl
+import urllib.request
 
 import boto3
 import botocore.exceptions
@@ -126,3 +127,37 @@ def test_a_wrong_key_is_refused_in_bedrocks_shape(stack, monkeypatch):
                           verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
     with pytest.raises(client.exceptions.AccessDeniedException):
         client.converse(modelId=SONNET, messages=PROMPT)
+
+
+@pytest.fixture
+def control(stack, monkeypatch):
+    """boto3's `bedrock` control-plane client on the same base URL, as Claude Code reads it."""
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", TEAM_KEY)
+    return boto3.client("bedrock", region_name=REGION, endpoint_url=stack["url"],
+                        verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_the_teams_served_models_are_listed_as_profiles(control, stack):
+    system = control.list_inference_profiles(typeEquals="SYSTEM_DEFINED")["inferenceProfileSummaries"]
+    assert [p["inferenceProfileId"] for p in system] == [SONNET]
+    assert system[0]["models"][0]["modelArn"].endswith(f"foundation-model/{SONNET.split('.', 1)[1]}")
+    app = control.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+    assert [p["inferenceProfileArn"] for p in app] == [stack["arns"]["team"]]
+    page = control.list_inference_profiles(maxResults=1)
+    assert len(page["inferenceProfileSummaries"]) == 1 and page["nextToken"]
+    rest = control.list_inference_profiles(maxResults=1, nextToken=page["nextToken"])
+    assert len(rest["inferenceProfileSummaries"]) == 1 and "nextToken" not in rest
+
+
+def test_a_profile_read_by_arn_carries_its_models_and_another_teams_is_denied(control, stack):
+    got = control.get_inference_profile(inferenceProfileIdentifier=stack["arns"]["team"])
+    assert got["type"] == "APPLICATION"
+    assert "anthropic.claude-sonnet-4-5" in got["models"][0]["modelArn"]
+    # Claude Code's spelling: colons raw, the slash encoded.
+    arn = stack["arns"]["team"].replace("/", "%2F")
+    with urllib.request.urlopen(urllib.request.Request(
+            f"{stack['url']}/inference-profiles/{arn}", headers={"authorization": f"Bearer {TEAM_KEY}"}),
+            context=ssl.create_default_context(cafile=stack["ca"]), timeout=60) as response:
+        assert json.loads(response.read())["inferenceProfileArn"] == stack["arns"]["team"]
+    with pytest.raises(control.exceptions.AccessDeniedException):
+        control.get_inference_profile(inferenceProfileIdentifier=stack["arns"]["other"])

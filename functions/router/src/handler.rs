@@ -214,6 +214,12 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             Route::Model(raw_id) => dialect::openai::model(&call, raw_id),
             Route::ChatCompletions => dialect::openai::chat(&mut call, body).await,
             Route::Converse(raw_id) => dialect::bedrock::converse(&mut call, raw_id, body).await,
+            Route::InferenceProfiles => {
+                dialect::bedrock::control::list(&mut call, req.uri().query().unwrap_or("")).await
+            }
+            Route::InferenceProfile(raw_id) => {
+                dialect::bedrock::control::get(&mut call, raw_id).await
+            }
             Route::ConverseStream(raw_id) => {
                 dialect::bedrock::converse_stream(&mut call, raw_id, req.headers(), body).await
             }
@@ -253,6 +259,11 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             });
         }
         Ok(())
+    }
+
+    /// The Bedrock seam, for reads that need no failover (control-plane lookups).
+    pub fn bedrock(&self) -> &B {
+        &self.inner.bedrock
     }
 
     /// The tenant's directory.

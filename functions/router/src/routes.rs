@@ -17,16 +17,21 @@ pub enum Route<'a> {
     ChatCompletions,
     Converse(&'a str),
     ConverseStream(&'a str),
+    InferenceProfiles,
+    InferenceProfile(&'a str),
 }
 
 /// Every route, for the "no route" answer.
-pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, GET /health";
+pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, GET /inference-profiles, GET /inference-profiles/{id}, GET /health";
 
 impl Route<'_> {
     /// The error and stream dialect the route speaks.
     pub fn dialect(self) -> Dialect {
         match self {
-            Self::Converse(_) | Self::ConverseStream(_) => Dialect::Bedrock,
+            Self::Converse(_)
+            | Self::ConverseStream(_)
+            | Self::InferenceProfiles
+            | Self::InferenceProfile(_) => Dialect::Bedrock,
             Self::Health | Self::Models | Self::Model(_) | Self::ChatCompletions => Dialect::OpenAi,
         }
     }
@@ -35,7 +40,9 @@ impl Route<'_> {
     pub fn name(self) -> RouteName {
         match self {
             Self::Health => RouteName::Health,
-            Self::Models | Self::Model(_) => RouteName::Models,
+            Self::Models | Self::Model(_) | Self::InferenceProfiles | Self::InferenceProfile(_) => {
+                RouteName::Models
+            }
             Self::ChatCompletions => RouteName::ChatCompletions,
             Self::Converse(_) => RouteName::Converse,
             Self::ConverseStream(_) => RouteName::ConverseStream,
@@ -45,7 +52,11 @@ impl Route<'_> {
     /// The one method the route answers, as named in an `Allow` header.
     pub fn method(self) -> (Method, &'static str) {
         match self {
-            Self::Health | Self::Models | Self::Model(_) => (Method::GET, "GET"),
+            Self::Health
+            | Self::Models
+            | Self::Model(_)
+            | Self::InferenceProfiles
+            | Self::InferenceProfile(_) => (Method::GET, "GET"),
             Self::ChatCompletions | Self::Converse(_) | Self::ConverseStream(_) => {
                 (Method::POST, "POST")
             }
@@ -73,10 +84,14 @@ pub fn match_route(path: &str) -> Option<Route<'_>> {
         "/health" => return Some(Route::Health),
         "/v1/models" => return Some(Route::Models),
         "/v1/chat/completions" => return Some(Route::ChatCompletions),
+        "/inference-profiles" => return Some(Route::InferenceProfiles),
         _ => {}
     }
     if let Some(id) = trimmed.strip_prefix("/v1/models/") {
         return label(id).map(Route::Model);
+    }
+    if let Some(id) = trimmed.strip_prefix("/inference-profiles/") {
+        return label(id).map(Route::InferenceProfile);
     }
     let rest = trimmed.strip_prefix("/model/")?;
     if let Some(id) = rest.strip_suffix("/converse-stream") {

@@ -12,6 +12,7 @@ use crate::error::RouterError;
 use crate::handler::Call;
 use crate::relay::{OpenStream, Relay, Reply, json_reply};
 
+pub mod control;
 mod model_id;
 mod stream;
 
