@@ -56,12 +56,17 @@ def stack(moto, tmp_path_factory):
         emulator.stop()
 
 
+def client(stack, service):
+    """A boto3 client as any script would build it, with the endpoint changed (and the local CA
+    trusted); its key comes from `AWS_BEARER_TOKEN_BEDROCK`."""
+    return boto3.client(service, region_name=REGION, endpoint_url=stack["url"], verify=stack["ca"],
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
 @pytest.fixture
 def runtime(stack, monkeypatch):
-    """boto3's bedrock-runtime as any script would build it, with the endpoint changed."""
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", TEAM_KEY)
-    return boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=stack["url"],
-                        verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
+    return client(stack, "bedrock-runtime")
 
 
 def test_boto3_converse_goes_through_the_teams_profile(runtime, stack):
@@ -123,18 +128,16 @@ def test_a_bad_request_surfaces_as_boto3s_validation_exception(runtime):
 
 def test_a_wrong_key_is_refused_in_bedrocks_shape(stack, monkeypatch):
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "sk-not-a-key")
-    client = boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=stack["url"],
-                          verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
-    with pytest.raises(client.exceptions.AccessDeniedException):
-        client.converse(modelId=SONNET, messages=PROMPT)
+    refused = client(stack, "bedrock-runtime")
+    with pytest.raises(refused.exceptions.AccessDeniedException):
+        refused.converse(modelId=SONNET, messages=PROMPT)
 
 
 @pytest.fixture
 def control(stack, monkeypatch):
     """boto3's `bedrock` control-plane client on the same base URL, as Claude Code reads it."""
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", TEAM_KEY)
-    return boto3.client("bedrock", region_name=REGION, endpoint_url=stack["url"],
-                        verify=stack["ca"], config=Config(retries={"total_max_attempts": 1}))
+    return client(stack, "bedrock")
 
 
 def test_the_teams_served_models_are_listed_as_profiles(control, stack):
