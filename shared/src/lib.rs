@@ -11,6 +11,8 @@
 //! - [`tenants`]: teams served by one router (API key hashes, IAM principals, their own
 //!   profiles over the shared ones).
 //! - [`catalog`]: what each model family can do.
+//! - [`claude_features`]: the `anthropic_beta` values and body fields Bedrock takes per Claude
+//!   model.
 //! - [`invocation_log`]: Bedrock invocation-log records and their classification.
 //! - [`aws`]: one SDK config per cold start, clients per region.
 //! - [`telemetry`]: tracing setup and CloudWatch Embedded Metric Format documents.
@@ -23,6 +25,7 @@
 pub mod arn;
 pub mod aws;
 pub mod catalog;
+pub mod claude_features;
 pub mod config;
 pub mod deadline;
 pub mod error;

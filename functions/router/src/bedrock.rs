@@ -1,9 +1,9 @@
-//! The Bedrock seam: the three calls the router makes, as a trait, and the AWS SDK adapter.
+//! The Bedrock seam: the calls the router makes, as a trait, and the AWS SDK adapter.
 //!
 //! Handlers are generic over [`Bedrock`]; unit tests use an in-memory fake, the integration test
 //! and production use [`SdkBedrock`]. The adapter is the only place that knows the SDK's types.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types as sdk;
 use aws_smithy_types::{Document, Number};
 use base64::Engine as _;
+use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::Value;
 use shared::aws::RegionalClients;
@@ -28,6 +29,68 @@ use crate::error::{BedrockError, BedrockErrorKind};
 
 /// The events of one ConverseStream call, in arrival order.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BedrockError>> + Send>>;
+
+/// The chunks of one InvokeModelWithResponseStream call, each the model's own JSON bytes
+/// (already out of the event-stream frame and its base64), in arrival order.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, BedrockError>> + Send>>;
+
+/// One InvokeModel call: the model's native body and InvokeModel's headers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvokeRequest {
+    pub body: Bytes,
+    /// `application/json` when unset.
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    /// `X-Amzn-Bedrock-Trace`: `ENABLED`, `DISABLED` or `ENABLED_FULL`.
+    pub trace: Option<String>,
+    pub guardrail_identifier: Option<String>,
+    pub guardrail_version: Option<String>,
+    /// `X-Amzn-Bedrock-PerformanceConfig-Latency`: `standard` or `optimized`.
+    pub performance_config_latency: Option<String>,
+    /// Sent as `X-Amzn-Bedrock-Request-Metadata` (a JSON object), so invocation logs carry the
+    /// tenant as Converse's `requestMetadata` does.
+    pub request_metadata: BTreeMap<String, String>,
+}
+
+/// InvokeModel's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeResponse {
+    pub body: Bytes,
+    pub content_type: String,
+}
+
+/// What CountTokens counts: an InvokeModel body or a Converse request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CountTokensInput {
+    InvokeModel(Bytes),
+    Converse(Box<ConverseRequest>),
+}
+
+/// An inference profile as GetInferenceProfile describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileDescription {
+    pub arn: String,
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `ACTIVE`.
+    pub status: String,
+    /// `APPLICATION` or `SYSTEM_DEFINED`.
+    pub kind: String,
+    /// Foundation-model ARNs the profile routes to.
+    pub model_arns: Vec<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl ProfileDescription {
+    /// The foundation-model ID underneath (the first model's).
+    pub fn foundation_model(&self) -> Option<&str> {
+        self.model_arns
+            .iter()
+            .find_map(|arn| arn.rsplit_once("foundation-model/").map(|(_, id)| id))
+    }
+}
 
 /// Where a call goes: the `modelId` and the region of the client that sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +113,32 @@ pub trait Bedrock: Send + Sync + 'static {
         request: ConverseRequest,
     ) -> impl Future<Output = Result<EventStream, BedrockError>> + Send;
 
-    /// The foundation-model ID underneath an inference profile (GetInferenceProfile).
-    fn profile_model(
+    fn invoke(
         &self,
-        profile_arn: &str,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> impl Future<Output = Result<InvokeResponse, BedrockError>> + Send;
+
+    fn invoke_stream(
+        &self,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> impl Future<Output = Result<ChunkStream, BedrockError>> + Send;
+
+    /// CountTokens for `model_id` (a foundation-model ID) in `region`.
+    fn count_tokens(
+        &self,
+        model_id: &str,
         region: &str,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+        input: CountTokensInput,
+    ) -> impl Future<Output = Result<u64, BedrockError>> + Send;
+
+    /// GetInferenceProfile.
+    fn inference_profile(
+        &self,
+        id: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<ProfileDescription, BedrockError>> + Send;
 }
 
 impl<T: Bedrock> Bedrock for Arc<T> {
@@ -75,12 +158,37 @@ impl<T: Bedrock> Bedrock for Arc<T> {
         (**self).converse_stream(site, request)
     }
 
-    fn profile_model(
+    fn invoke(
         &self,
-        profile_arn: &str,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> impl Future<Output = Result<InvokeResponse, BedrockError>> + Send {
+        (**self).invoke(site, request)
+    }
+
+    fn invoke_stream(
+        &self,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> impl Future<Output = Result<ChunkStream, BedrockError>> + Send {
+        (**self).invoke_stream(site, request)
+    }
+
+    fn count_tokens(
+        &self,
+        model_id: &str,
         region: &str,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send {
-        (**self).profile_model(profile_arn, region)
+        input: CountTokensInput,
+    ) -> impl Future<Output = Result<u64, BedrockError>> + Send {
+        (**self).count_tokens(model_id, region, input)
+    }
+
+    fn inference_profile(
+        &self,
+        id: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<ProfileDescription, BedrockError>> + Send {
+        (**self).inference_profile(id, region)
     }
 }
 
@@ -239,28 +347,180 @@ impl Bedrock for SdkBedrock {
         Ok(Box::pin(stream))
     }
 
-    async fn profile_model(&self, profile_arn: &str, region: &str) -> Result<String, BedrockError> {
+    async fn invoke(
+        &self,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> Result<InvokeResponse, BedrockError> {
         let out = self
-            .control_client(region)
-            .get_inference_profile()
-            .inference_profile_identifier(profile_arn)
+            .runtime_client(&site.region)
+            .invoke_model()
+            .model_id(&site.model_id)
+            .body(Blob::new(request.body.to_vec()))
+            .content_type(
+                request
+                    .content_type
+                    .as_deref()
+                    .unwrap_or("application/json"),
+            )
+            .set_accept(request.accept)
+            .set_trace(request.trace.as_deref().map(sdk::Trace::from))
+            .set_guardrail_identifier(request.guardrail_identifier)
+            .set_guardrail_version(request.guardrail_version)
+            .set_performance_config_latency(
+                request
+                    .performance_config_latency
+                    .as_deref()
+                    .map(sdk::PerformanceConfigLatency::from),
+            )
+            .set_request_metadata(metadata_header(&request.request_metadata))
             .send()
             .await
             .map_err(|e| sdk_error(&e))?;
-        out.models()
-            .iter()
-            .find_map(|m| m.model_arn())
-            .and_then(|arn| {
-                arn.rsplit_once("foundation-model/")
-                    .map(|(_, id)| id.to_owned())
-            })
-            .ok_or_else(|| {
-                BedrockError::new(
-                    BedrockErrorKind::ResourceNotFound,
-                    format!("inference profile {profile_arn} lists no foundation model"),
-                )
-            })
+        Ok(InvokeResponse {
+            content_type: out.content_type().to_owned(),
+            body: Bytes::from(out.body.into_inner()),
+        })
     }
+
+    async fn invoke_stream(
+        &self,
+        site: &CallSite,
+        request: InvokeRequest,
+    ) -> Result<ChunkStream, BedrockError> {
+        let out = self
+            .runtime_client(&site.region)
+            .invoke_model_with_response_stream()
+            .model_id(&site.model_id)
+            .body(Blob::new(request.body.to_vec()))
+            .content_type(
+                request
+                    .content_type
+                    .as_deref()
+                    .unwrap_or("application/json"),
+            )
+            .set_accept(request.accept)
+            .set_trace(request.trace.as_deref().map(sdk::Trace::from))
+            .set_guardrail_identifier(request.guardrail_identifier)
+            .set_guardrail_version(request.guardrail_version)
+            .set_performance_config_latency(
+                request
+                    .performance_config_latency
+                    .as_deref()
+                    .map(sdk::PerformanceConfigLatency::from),
+            )
+            .set_request_metadata(metadata_header(&request.request_metadata))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&e))?;
+        let receiver = out.body;
+        let stream = futures_util::stream::unfold(Some(receiver), |state| async move {
+            let mut receiver = state?;
+            loop {
+                match receiver.recv().await {
+                    Ok(Some(sdk::ResponseStream::Chunk(part))) => {
+                        if let Some(bytes) = part.bytes {
+                            return Some((Ok(Bytes::from(bytes.into_inner())), Some(receiver)));
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => return Some((Err(chunk_stream_error(&e)), None)),
+                }
+            }
+        });
+        Ok(Box::pin(stream))
+    }
+
+    async fn count_tokens(
+        &self,
+        model_id: &str,
+        region: &str,
+        input: CountTokensInput,
+    ) -> Result<u64, BedrockError> {
+        let input = match input {
+            CountTokensInput::InvokeModel(body) => sdk::CountTokensInput::InvokeModel(
+                sdk::InvokeModelTokensRequest::builder()
+                    .body(Blob::new(body.to_vec()))
+                    .build()
+                    .map_err(build_err)?,
+            ),
+            CountTokensInput::Converse(request) => {
+                let parts = SdkParts::try_from(*request)?;
+                sdk::CountTokensInput::Converse(
+                    sdk::ConverseTokensRequest::builder()
+                        .set_messages(Some(parts.messages))
+                        .set_system(parts.system)
+                        .set_tool_config(parts.tools)
+                        .set_additional_model_request_fields(parts.additional)
+                        .build(),
+                )
+            }
+        };
+        let out = self
+            .runtime_client(region)
+            .count_tokens()
+            .model_id(model_id)
+            .input(input)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&e))?;
+        Ok(count(out.input_tokens()))
+    }
+
+    async fn inference_profile(
+        &self,
+        id: &str,
+        region: &str,
+    ) -> Result<ProfileDescription, BedrockError> {
+        let out = self
+            .control_client(region)
+            .get_inference_profile()
+            .inference_profile_identifier(id)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&e))?;
+        Ok(ProfileDescription {
+            arn: out.inference_profile_arn().to_owned(),
+            id: out.inference_profile_id().to_owned(),
+            name: out.inference_profile_name().to_owned(),
+            description: out.description().map(str::to_owned),
+            status: out.status().as_str().to_owned(),
+            kind: out.r#type().as_str().to_owned(),
+            model_arns: out
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn().map(str::to_owned))
+                .collect(),
+            created_at: out.created_at().map(|t| t.to_string()),
+            updated_at: out.updated_at().map(|t| t.to_string()),
+        })
+    }
+}
+
+/// `requestMetadata` as InvokeModel's header value (a JSON object), when there is any.
+fn metadata_header(metadata: &BTreeMap<String, String>) -> Option<String> {
+    (!metadata.is_empty()).then(|| serde_json::to_string(metadata).unwrap_or_default())
+}
+
+/// A failure inside an InvokeModelWithResponseStream stream, by its exception member.
+fn chunk_stream_error(
+    err: &aws_sdk_bedrockruntime::error::SdkError<
+        sdk::error::ResponseStreamError,
+        aws_smithy_types::event_stream::RawMessage,
+    >,
+) -> BedrockError {
+    use sdk::error::ResponseStreamError as E;
+    let kind = match err.as_service_error() {
+        Some(E::InternalServerException(_)) => BedrockErrorKind::InternalServer,
+        Some(E::ModelStreamErrorException(_)) => BedrockErrorKind::ModelStreamError,
+        Some(E::ValidationException(_)) => BedrockErrorKind::Validation,
+        Some(E::ThrottlingException(_)) => BedrockErrorKind::Throttling,
+        Some(E::ModelTimeoutException(_)) => BedrockErrorKind::ModelTimeout,
+        Some(E::ServiceUnavailableException(_)) => BedrockErrorKind::ServiceUnavailable,
+        _ => return sdk_error(err),
+    };
+    BedrockError::new(kind, err.message().unwrap_or("stream failed").to_owned())
 }
 
 /// A Converse request in SDK types.
@@ -656,6 +916,11 @@ pub(crate) mod fake {
         pub profile_lookups: Mutex<usize>,
         /// Calls to these model IDs fail with the given error (before any stream event).
         pub failing_sites: Mutex<HashMap<String, BedrockError>>,
+        pub invocations: Mutex<Vec<(CallSite, InvokeRequest)>>,
+        pub invoke_reply: Mutex<Option<Result<InvokeResponse, BedrockError>>>,
+        pub chunks: Mutex<Vec<Result<Bytes, BedrockError>>>,
+        pub counted: Mutex<Vec<(String, String, CountTokensInput)>>,
+        pub token_count: Mutex<Option<Result<u64, BedrockError>>>,
     }
 
     impl FakeBedrock {
@@ -702,23 +967,93 @@ pub(crate) mod fake {
             Ok(Box::pin(futures_util::stream::iter(events)))
         }
 
-        async fn profile_model(
+        async fn invoke(
             &self,
-            profile_arn: &str,
-            _region: &str,
-        ) -> Result<String, BedrockError> {
+            site: &CallSite,
+            request: InvokeRequest,
+        ) -> Result<InvokeResponse, BedrockError> {
+            self.invocations
+                .lock()
+                .unwrap()
+                .push((site.clone(), request));
+            if let Some(e) = self.site_failure(site) {
+                return Err(e);
+            }
+            self.invoke_reply
+                .lock()
+                .unwrap()
+                .clone()
+                .unwrap_or_else(|| {
+                    Err(BedrockError::new(
+                        BedrockErrorKind::InternalServer,
+                        "no reply scripted",
+                    ))
+                })
+        }
+
+        async fn invoke_stream(
+            &self,
+            site: &CallSite,
+            request: InvokeRequest,
+        ) -> Result<ChunkStream, BedrockError> {
+            self.invocations
+                .lock()
+                .unwrap()
+                .push((site.clone(), request));
+            if let Some(e) = self.site_failure(site) {
+                return Err(e);
+            }
+            if let Some(e) = self.stream_error.lock().unwrap().clone() {
+                return Err(e);
+            }
+            let chunks = self.chunks.lock().unwrap().clone();
+            Ok(Box::pin(futures_util::stream::iter(chunks)))
+        }
+
+        async fn count_tokens(
+            &self,
+            model_id: &str,
+            region: &str,
+            input: CountTokensInput,
+        ) -> Result<u64, BedrockError> {
+            self.counted
+                .lock()
+                .unwrap()
+                .push((model_id.to_owned(), region.to_owned(), input));
+            self.token_count.lock().unwrap().clone().unwrap_or_else(|| {
+                Err(BedrockError::new(
+                    BedrockErrorKind::Validation,
+                    "no count scripted",
+                ))
+            })
+        }
+
+        async fn inference_profile(
+            &self,
+            id: &str,
+            region: &str,
+        ) -> Result<ProfileDescription, BedrockError> {
             *self.profile_lookups.lock().unwrap() += 1;
             if let Some(e) = self.profile_error.lock().unwrap().clone() {
                 return Err(e);
             }
-            self.profile_models
-                .lock()
-                .unwrap()
-                .get(profile_arn)
-                .cloned()
-                .ok_or_else(|| {
-                    BedrockError::new(BedrockErrorKind::ResourceNotFound, "no such profile")
-                })
+            let model = self.profile_models.lock().unwrap().get(id).cloned();
+            let model = model.ok_or_else(|| {
+                BedrockError::new(BedrockErrorKind::ResourceNotFound, "no such profile")
+            })?;
+            Ok(ProfileDescription {
+                arn: id.to_owned(),
+                id: id.rsplit('/').next().unwrap_or(id).to_owned(),
+                name: "team profile".into(),
+                description: None,
+                status: "ACTIVE".into(),
+                kind: "APPLICATION".into(),
+                model_arns: vec![format!(
+                    "arn:aws:bedrock:{region}::foundation-model/{model}"
+                )],
+                created_at: None,
+                updated_at: None,
+            })
         }
     }
 }

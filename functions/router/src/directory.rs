@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::bedrock::{Bedrock, CallSite};
+use crate::bedrock::{Bedrock, CallSite, ProfileDescription};
 use crate::caps::{Caps, Target};
-use crate::error::{BedrockErrorKind, RouterError};
+use crate::error::{BedrockError, BedrockErrorKind, RouterError};
 
 /// A resolved model before capability lookup.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +42,43 @@ pub trait Directory: Send + Sync + 'static {
     fn caps_for_model(&self, model_id: &str) -> Option<Caps>;
 }
 
-/// Caches what each profile holds, so GetInferenceProfile is called once per profile.
+/// Caches what each profile is (GetInferenceProfile), so Bedrock is asked once per profile
+/// and instance: for the capabilities of a profile the catalog cannot name, for the base model
+/// CountTokens needs, and for the profile reads of Bedrock's own API.
 #[derive(Default)]
-pub struct ProfileCapsCache {
-    by_arn: Mutex<HashMap<String, Caps>>,
+pub struct ProfileCache {
+    by_id: Mutex<HashMap<String, ProfileDescription>>,
+    /// The capabilities decided per profile, including the conservative fallback when the
+    /// lookup is denied (so a denied lookup is not repeated on every request).
+    caps: Mutex<HashMap<String, Caps>>,
 }
 
-impl ProfileCapsCache {
+impl ProfileCache {
+    /// The profile `id` (an ARN or a system-profile ID) in `region`, asked once.
+    pub async fn describe<B: Bedrock>(
+        &self,
+        bedrock: &B,
+        id: &str,
+        region: &str,
+    ) -> Result<ProfileDescription, BedrockError> {
+        let cached = self
+            .by_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        if let Some(found) = cached {
+            return Ok(found);
+        }
+        let found = bedrock.inference_profile(id, region).await?;
+        tracing::info!(profile = %id, model = ?found.foundation_model(), "inference profile described");
+        self.by_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), found.clone());
+        Ok(found)
+    }
+
     /// Completes a resolution into a target, looking up the profile's model when needed.
     pub async fn target<B: Bedrock, D: Directory>(
         &self,
@@ -56,53 +86,46 @@ impl ProfileCapsCache {
         directory: &D,
         resolution: Resolution,
     ) -> Result<Target, RouterError> {
-        let caps = match resolution.caps {
-            Some(caps) => caps,
-            None if resolution.is_profile => {
-                let cached = self
-                    .by_arn
+        let known = self
+            .caps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&resolution.call_id)
+            .cloned();
+        let caps = match (resolution.caps, known) {
+            (Some(caps), _) | (None, Some(caps)) => caps,
+            (None, None) if resolution.is_profile => {
+                let caps = match self
+                    .describe(bedrock, &resolution.call_id, &resolution.region)
+                    .await
+                {
+                    Ok(profile) => profile
+                        .foundation_model()
+                        .and_then(|m| directory.caps_for_model(m))
+                        .unwrap_or_else(Caps::conservative),
+                    // Without bedrock:GetInferenceProfile the profile still works; it is
+                    // shaped as an unknown model (text only) rather than refused.
+                    Err(source) if source.kind == BedrockErrorKind::AccessDenied => {
+                        tracing::warn!(profile = %resolution.call_id, "GetInferenceProfile denied; using conservative capabilities");
+                        Caps::conservative()
+                    }
+                    Err(source) => {
+                        return Err(RouterError::Bedrock {
+                            friendly_id: resolution.friendly_id.clone(),
+                            call_id: resolution.call_id.clone(),
+                            region: resolution.region.clone(),
+                            is_profile: true,
+                            source,
+                        });
+                    }
+                };
+                self.caps
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .get(&resolution.call_id)
-                    .cloned();
-                match cached {
-                    Some(caps) => caps,
-                    None => {
-                        let lookup = bedrock
-                            .profile_model(&resolution.call_id, &resolution.region)
-                            .await;
-                        let caps = match lookup {
-                            Ok(model_id) => {
-                                tracing::info!(profile = %resolution.call_id, model_id = %model_id, "profile capabilities resolved");
-                                directory
-                                    .caps_for_model(&model_id)
-                                    .unwrap_or_else(Caps::conservative)
-                            }
-                            // Without bedrock:GetInferenceProfile the profile still works; it is
-                            // shaped as an unknown model (text only) rather than refused.
-                            Err(source) if source.kind == BedrockErrorKind::AccessDenied => {
-                                tracing::warn!(profile = %resolution.call_id, "GetInferenceProfile denied; using conservative capabilities");
-                                Caps::conservative()
-                            }
-                            Err(source) => {
-                                return Err(RouterError::Bedrock {
-                                    friendly_id: resolution.friendly_id.clone(),
-                                    call_id: resolution.call_id.clone(),
-                                    region: resolution.region.clone(),
-                                    is_profile: true,
-                                    source,
-                                });
-                            }
-                        };
-                        self.by_arn
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(resolution.call_id.clone(), caps.clone());
-                        caps
-                    }
-                }
+                    .insert(resolution.call_id.clone(), caps.clone());
+                caps
             }
-            None => directory
+            (None, None) => directory
                 .caps_for_model(&resolution.call_id)
                 .unwrap_or_else(Caps::conservative),
         };

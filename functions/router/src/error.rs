@@ -411,7 +411,35 @@ pub fn error_body(rendered: &Rendered, dialect: Dialect) -> serde_json::Value {
             "param": rendered.param,
             "code": rendered.code,
         }}),
+        Dialect::Anthropic => json!({"type": "error", "error": {
+            "type": anthropic_type(rendered.status),
+            "message": rendered.message,
+        }}),
         Dialect::Bedrock => json!({"message": rendered.message}),
+    }
+}
+
+/// Anthropic's error type for a status (its SDKs pick their exception class from it).
+fn anthropic_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    }
+}
+
+/// The status a dialect answers with: Anthropic says "overloaded" with 529, which its SDKs
+/// retry, where the others say 503.
+fn dialect_status(status: StatusCode, dialect: Dialect) -> StatusCode {
+    if dialect == Dialect::Anthropic && status == StatusCode::SERVICE_UNAVAILABLE {
+        StatusCode::from_u16(529).unwrap_or(status)
+    } else {
+        status
     }
 }
 
@@ -425,7 +453,7 @@ pub fn error_response(err: &RouterError, dialect: Dialect) -> Response<Bytes> {
     }
     let body = error_body(&rendered, dialect).to_string();
     let mut response = Response::new(Bytes::from(body));
-    *response.status_mut() = rendered.status;
+    *response.status_mut() = dialect_status(rendered.status, dialect);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

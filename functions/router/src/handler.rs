@@ -22,12 +22,16 @@ use lambda_http::RequestExt as _;
 
 use crate::attempt::{AttemptRunner, RetryPolicy};
 use crate::auth::Authenticator;
-use crate::bedrock::{Bedrock, EventStream};
+use crate::bedrock::{
+    Bedrock, ChunkStream, CountTokensInput, EventStream, InvokeRequest, InvokeResponse,
+    ProfileDescription,
+};
 use crate::caps::Target;
 use crate::converse::{ConverseRequest, ConverseResponse, StreamEvent, metadata_value};
 use crate::deadline::Deadline;
 use crate::dialect::{self, Dialect};
-use crate::directory::{Directory, ProfileCapsCache};
+use crate::directory::{Directory, ProfileCache};
+use crate::error::BedrockError;
 use crate::error::{RouterError, error_response};
 use crate::metrics::{MetricsSink, RequestRecord};
 use crate::relay::{Reply, RouterBody};
@@ -54,7 +58,7 @@ struct Inner<B, D> {
     /// In [`TenantId`] order: the default tenant first, then the configured ones.
     tenants: Vec<TenantSlot<D>>,
     auth: Authenticator,
-    profile_caps: ProfileCapsCache,
+    profiles: ProfileCache,
     sink: Arc<dyn MetricsSink>,
     max_body_bytes: usize,
     attempts: AttemptRunner,
@@ -128,7 +132,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 bedrock: parts.bedrock,
                 tenants,
                 auth: parts.auth,
-                profile_caps: ProfileCapsCache::default(),
+                profiles: ProfileCache::default(),
                 sink: parts.sink,
                 max_body_bytes: parts.max_body_bytes,
                 attempts: AttemptRunner::new(parts.retry),
@@ -213,7 +217,21 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             Route::Models => dialect::openai::models(&call),
             Route::Model(raw_id) => dialect::openai::model(&call, raw_id),
             Route::ChatCompletions => dialect::openai::chat(&mut call, body).await,
+            Route::Messages => dialect::anthropic::messages(&mut call, req.headers(), body).await,
+            Route::MessagesCountTokens => {
+                dialect::anthropic::count_tokens(&mut call, req.headers(), body).await
+            }
             Route::Converse(raw_id) => dialect::bedrock::converse(&mut call, raw_id, body).await,
+            Route::Invoke(raw_id) => {
+                dialect::bedrock::invoke::invoke(&mut call, raw_id, req.headers(), body).await
+            }
+            Route::InvokeStream(raw_id) => {
+                dialect::bedrock::invoke::invoke_stream(&mut call, raw_id, req.headers(), body)
+                    .await
+            }
+            Route::CountTokens(raw_id) => {
+                dialect::bedrock::invoke::count_tokens(&mut call, raw_id, body).await
+            }
             Route::InferenceProfiles => {
                 dialect::bedrock::control::list(&mut call, req.uri().query().unwrap_or("")).await
             }
@@ -277,23 +295,27 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         let resolution = self.tenant.directory.resolve(model)?;
         self.record.model = Some(resolution.friendly_id.clone());
         self.inner
-            .profile_caps
+            .profiles
             .target(&self.inner.bedrock, &self.tenant.directory, resolution)
             .await
     }
 
-    /// Adds the router's attribution to a Converse request: the friendly ID and the tenant.
+    /// The router's attribution of a call: the friendly ID and the tenant, as
+    /// `requestMetadata` entries (the invocation log's filterable fields).
+    pub fn attribution(&self, target: &Target) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([
+            ("model".to_owned(), metadata_value(&target.friendly_id)),
+            ("tenant".to_owned(), metadata_value(&self.tenant.name)),
+        ])
+    }
+
+    /// Adds the router's attribution to a Converse request's own `requestMetadata`.
     pub fn attribute(
         &self,
         request: &mut ConverseRequest,
         target: &Target,
     ) -> Result<(), RouterError> {
-        request
-            .request_metadata
-            .insert("model".to_owned(), metadata_value(&target.friendly_id));
-        request
-            .request_metadata
-            .insert("tenant".to_owned(), metadata_value(&self.tenant.name));
+        request.request_metadata.extend(self.attribution(target));
         if request.request_metadata.len() > MAX_METADATA_ENTRIES {
             return Err(RouterError::invalid(
                 "requestMetadata",
@@ -321,8 +343,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 async move { bedrock.converse(&site, request).await }
             })
             .await?;
-        self.record.input_tokens = response.usage.input_tokens;
-        self.record.output_tokens = response.usage.output_tokens;
+        self.record.note_usage(&response.usage);
         Ok((response, used))
     }
 
@@ -354,6 +375,108 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     }
 }
 
+impl<B: Bedrock, D: Directory> Call<'_, B, D> {
+    /// InvokeModel with failover.
+    pub async fn invoke(
+        &mut self,
+        target: &Target,
+        request: InvokeRequest,
+    ) -> Result<(InvokeResponse, Target), RouterError> {
+        let bedrock = &self.inner.bedrock;
+        self.inner
+            .attempts
+            .run(target, self.deadline, self.record, |site| {
+                let request = request.clone();
+                async move { bedrock.invoke(&site, request).await }
+            })
+            .await
+    }
+
+    /// InvokeModelWithResponseStream with failover up to the first chunk (as
+    /// [`Self::converse_stream`]).
+    pub async fn invoke_stream(
+        &mut self,
+        target: &Target,
+        request: InvokeRequest,
+    ) -> Result<(Option<bytes::Bytes>, ChunkStream, Target), RouterError> {
+        let bedrock = &self.inner.bedrock;
+        let deadline = self.deadline;
+        let ((first, chunks), used) = self
+            .inner
+            .attempts
+            .run(target, deadline, self.record, |site| {
+                let request = request.clone();
+                async move {
+                    let mut chunks = bedrock.invoke_stream(&site, request).await?;
+                    match deadline.next(chunks.next()).await {
+                        Some(Ok(chunk)) => Ok((Some(chunk), chunks)),
+                        Some(Err(e)) => Err(e),
+                        None => Ok((None, chunks)),
+                    }
+                }
+            })
+            .await?;
+        Ok((first, chunks, used))
+    }
+
+    /// CountTokens on the foundation model under `target` (CountTokens takes no profile), in
+    /// the target's region. Not retried: counting is cheap to ask again and never billed.
+    pub async fn count_tokens(
+        &mut self,
+        target: &Target,
+        input: CountTokensInput,
+    ) -> Result<u64, RouterError> {
+        let model = self.base_model(target).await?;
+        self.deadline
+            .run(
+                self.inner
+                    .bedrock
+                    .count_tokens(&model, &target.region, input),
+            )
+            .await
+            .map_err(|e| target.error(e))
+    }
+
+    /// The foundation-model ID a target runs: from its name where that says it, else from
+    /// GetInferenceProfile (cached).
+    pub async fn base_model(&self, target: &Target) -> Result<String, RouterError> {
+        if let Some(model) = shared::arn::ModelRef::parse(&target.call_id)
+            .ok()
+            .and_then(|r| r.foundation_model().cloned())
+        {
+            return Ok(model.as_str().to_owned());
+        }
+        let profile = self
+            .describe(&target.call_id, &target.region)
+            .await
+            .map_err(|e| target.error(e))?;
+        profile
+            .foundation_model()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                target.error(BedrockError::new(
+                    crate::error::BedrockErrorKind::ResourceNotFound,
+                    format!(
+                        "inference profile {} lists no foundation model",
+                        target.call_id
+                    ),
+                ))
+            })
+    }
+
+    /// GetInferenceProfile, asked once per profile and instance.
+    pub async fn describe(
+        &self,
+        id: &str,
+        region: &str,
+    ) -> Result<ProfileDescription, BedrockError> {
+        self.inner
+            .profiles
+            .describe(&self.inner.bedrock, id, region)
+            .await
+    }
+}
+
 /// The headers that say who was served and where the call went.
 fn call_headers(record: &RequestRecord) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
@@ -373,6 +496,9 @@ fn call_headers(record: &RequestRecord) -> http::HeaderMap {
     }
     if record.attempts > 0 {
         put("x-router-attempts", &record.attempts.to_string());
+    }
+    if let Some(adjusted) = &record.adjusted {
+        put("x-router-dropped", adjusted);
     }
     headers
 }

@@ -46,8 +46,12 @@ impl MetricsSink for MemorySink {
 pub enum RouteName {
     ChatCompletions,
     Models,
+    Messages,
+    CountTokens,
     Converse,
     ConverseStream,
+    Invoke,
+    InvokeStream,
     Health,
     Other,
 }
@@ -57,8 +61,12 @@ impl RouteName {
         match self {
             Self::ChatCompletions => "chat_completions",
             Self::Models => "models",
+            Self::Messages => "messages",
+            Self::CountTokens => "count_tokens",
             Self::Converse => "converse",
             Self::ConverseStream => "converse_stream",
+            Self::Invoke => "invoke",
+            Self::InvokeStream => "invoke_stream",
             Self::Health => "health",
             Self::Other => "other",
         }
@@ -82,6 +90,13 @@ pub struct RequestRecord {
     pub first_token: Option<Duration>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Prompt tokens read from and written to Bedrock's prompt cache.
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// Betas, fields and values the router dropped or changed so the target takes the request
+    /// (`x-router-dropped`), and how many.
+    pub adjusted: Option<String>,
+    pub adjustments: u32,
     pub streamed: bool,
 }
 
@@ -100,6 +115,10 @@ impl RequestRecord {
             first_token: None,
             input_tokens: 0,
             output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            adjusted: None,
+            adjustments: 0,
             streamed: false,
         }
     }
@@ -110,11 +129,18 @@ impl RequestRecord {
         match event {
             E::ContentBlockDelta(_) | E::ContentBlockStart(_) => self.mark_first_token(),
             E::Metadata(meta) => {
-                self.input_tokens = meta.usage.input_tokens;
-                self.output_tokens = meta.usage.output_tokens;
+                self.note_usage(&meta.usage);
             }
             _ => {}
         }
+    }
+
+    /// Notes a Converse usage block.
+    pub fn note_usage(&mut self, usage: &crate::converse::Usage) {
+        self.input_tokens = usage.input_tokens;
+        self.output_tokens = usage.output_tokens;
+        self.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(0);
+        self.cache_write_tokens = usage.cache_write_input_tokens.unwrap_or(0);
     }
 
     pub fn mark_first_token(&mut self) {
@@ -150,7 +176,18 @@ impl RequestRecord {
             .metric("Attempts", Unit::Count, f64::from(self.attempts))?
             .metric("Latency", Unit::Milliseconds, ms(self.started.elapsed()))?
             .metric("InputTokens", Unit::Count, self.input_tokens as f64)?
-            .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?;
+            .metric("OutputTokens", Unit::Count, self.output_tokens as f64)?
+            .metric(
+                "CacheReadTokens",
+                Unit::Count,
+                self.cache_read_tokens as f64,
+            )?
+            .metric(
+                "CacheWriteTokens",
+                Unit::Count,
+                self.cache_write_tokens as f64,
+            )?
+            .metric("Adjustments", Unit::Count, f64::from(self.adjustments))?;
         if let Some(ttft) = self.first_token {
             doc = doc.metric("TimeToFirstToken", Unit::Milliseconds, ms(ttft))?;
         }

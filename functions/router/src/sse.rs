@@ -33,6 +33,17 @@ pub fn event(name: &str, value: &Value) -> Bytes {
     json_framed(&prefix, value, b"\n\n")
 }
 
+/// A named event whose data is JSON already serialised (relayed as it came).
+pub fn raw_event(name: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(name.len() + json.len() + 16);
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,10 @@
 //! below it are shared by all of them.
 //!
 //! - [`openai`]: OpenAI chat completions and models (`/v1/chat/completions`, `/v1/models`).
+//! - [`anthropic`]: the Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`).
 //! - [`bedrock`]: Bedrock's own runtime API (`/model/{modelId}/converse[-stream]`).
 
+pub mod anthropic;
 pub mod bedrock;
 pub mod openai;
 
@@ -13,6 +15,8 @@ pub mod openai;
 pub enum Dialect {
     /// `{"error": {"message", "type", "param", "code"}}`.
     OpenAi,
+    /// `{"type": "error", "error": {"type", "message"}}` with Anthropic's statuses.
+    Anthropic,
     /// Bedrock's `{"message"}` with the shape name in `x-amzn-ErrorType`.
     Bedrock,
 }

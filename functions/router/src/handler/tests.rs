@@ -62,6 +62,17 @@ impl Directory for FixedDirectory {
                     region: "us-west-2".into(),
                 }],
             }),
+            "claude-sonnet-4-5" => Ok(Resolution {
+                friendly_id: "claude-sonnet-4-5".into(),
+                call_id: ARN.into(),
+                region: "eu-west-1".into(),
+                is_profile: true,
+                caps: Some(Caps {
+                    family: "claude-sonnet-4.5".into(),
+                    ..full_caps()
+                }),
+                alternates: Vec::new(),
+            }),
             "titan" => Ok(Resolution {
                 friendly_id: "titan".into(),
                 call_id: "amazon.titan-text-express-v1".into(),
@@ -541,7 +552,7 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
         ("POST", "/v1/models", "".into(), "use GET"),
         ("POST", "/v1/completions", HELLO.into(), "no route for POST /v1/completions"),
         ("GET", "/", "".into(), "no route"),
-        ("POST", "/model/claude/invoke", "{}".into(), "no route"),
+        ("POST", "/model/claude/start-async-invoke", "{}".into(), "no route"),
         ("POST", "/model/claude/converse", r#"{"messages":[]}"#.into(), "at least one message"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"system","content":[{"text":"x"}]}]}"#.into(), "unknown variant `system`"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"video":{}}]}]}"#.into(), "unknown variant `video`"),
@@ -972,4 +983,219 @@ async fn the_tenant_events_are_served_as_their_tenant() {
             None => assert!(calls.is_empty()),
         }
     }
+}
+
+fn request_with(
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> lambda_http::Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(lambda_http::Body::from(body.to_owned()))
+        .unwrap()
+}
+
+async fn call_with(
+    h: &Harness,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, http::HeaderMap, String) {
+    let response = h
+        .router
+        .handle(request_with("POST", path, body, headers))
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+    )
+}
+
+const CLAUDE_CODE_BETAS: &str =
+    "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27";
+
+#[tokio::test]
+async fn messages_to_claude_go_through_invoke_model_on_the_profile_with_only_refused_betas_dropped()
+{
+    let h = harness();
+    *h.fake.invoke_reply.lock().unwrap() = Some(Ok(crate::bedrock::InvokeResponse {
+        body: bytes::Bytes::from_static(br#"{"id":"msg_1","type":"message","role":"assistant","model":"anthropic.claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":9,"output_tokens":2,"cache_read_input_tokens":4}}"#),
+        content_type: "application/json".into(),
+    }));
+    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":128000,"metadata":{"user_id":"u"},"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, headers, text) = call_with(
+        &h,
+        "/v1/messages?beta=true",
+        body,
+        &[
+            ("anthropic-beta", CLAUDE_CODE_BETAS),
+            ("anthropic-version", "2023-06-01"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        answer["model"], "claude-sonnet-4-5",
+        "the caller's name comes back"
+    );
+    assert_eq!(answer["content"][0]["text"], "hi");
+    assert_eq!(
+        headers["x-router-dropped"],
+        "anthropic_beta=claude-code-20250219; fields=metadata; changed=max_tokens=128000->64000"
+    );
+    assert_eq!(headers["x-router-profile"], ARN);
+    let invocations = h.fake.invocations.lock().unwrap();
+    let (site, sent) = &invocations[0];
+    assert_eq!(site.model_id, ARN);
+    let sent_body: Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(sent_body["anthropic_version"], "bedrock-2023-05-31");
+    assert_eq!(
+        sent_body["anthropic_beta"],
+        json!([
+            "interleaved-thinking-2025-05-14",
+            "context-management-2025-06-27"
+        ])
+    );
+    assert_eq!(sent.request_metadata["tenant"], "default");
+    drop(invocations);
+    drop(h.router);
+    let metrics = h.sink.0.lock().unwrap().join("\n");
+    assert!(metrics.contains("\"Adjustments\":3"), "{metrics}");
+    assert!(metrics.contains("\"CacheReadTokens\":4"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_streamed_claude_answer_is_relayed_as_anthropic_events_without_bedrocks_metrics() {
+    let h = harness();
+    *h.fake.chunks.lock().unwrap() = vec![
+        Ok(bytes::Bytes::from_static(br#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":5,"output_tokens":1}}}"#)),
+        Ok(bytes::Bytes::from_static(br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#)),
+        Ok(bytes::Bytes::from_static(br#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7}}"#)),
+        Ok(bytes::Bytes::from_static(br#"{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":5}}"#)),
+    ];
+    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, headers, text) = call_with(&h, "/v1/messages", body, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            "message_start",
+            "content_block_delta",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    assert!(!text.contains("invocationMetrics"), "{text}");
+    assert!(text.contains("data: {\"type\":\"message_stop\"}"), "{text}");
+    drop(h.router);
+    let metrics = h.sink.0.lock().unwrap().join("\n");
+    assert!(metrics.contains("\"InputTokens\":5"), "{metrics}");
+    assert!(metrics.contains("\"OutputTokens\":7"), "{metrics}");
+}
+
+#[tokio::test]
+async fn messages_to_a_model_that_is_not_claude_answer_in_anthropics_shape_through_converse() {
+    let h = harness();
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("hello from titan")));
+    let body = r#"{"model":"titan","max_tokens":100,"system":"be brief","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages", body, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["type"], "message");
+    assert_eq!(answer["content"][0]["text"], "hello from titan");
+    assert_eq!(answer["model"], "titan");
+    assert!(h.fake.invocations.lock().unwrap().is_empty());
+    let calls = h.fake.calls.lock().unwrap();
+    assert_eq!(calls[0].1.request_metadata["model"], "titan");
+}
+
+#[tokio::test]
+async fn messages_errors_come_in_anthropics_shape_and_statuses() {
+    let h = harness();
+    let unknown =
+        r#"{"model":"gpt-4o","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages", unknown, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "not_found_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("available models"),
+        "{text}"
+    );
+
+    let no_max = r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages", no_max, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text.contains("invalid_request_error") && text.contains("max_tokens"),
+        "{text}"
+    );
+
+    let bad_role = r#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"robot","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages", bad_role, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("messages[0].role"), "{text}");
+
+    *h.fake.invoke_reply.lock().unwrap() = Some(Err(BedrockError::new(
+        BedrockErrorKind::ServiceUnavailable,
+        "down",
+    )));
+    let fine = r#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages", fine, &[]).await;
+    assert_eq!(status.as_u16(), 529, "{text}");
+    assert!(text.contains("overloaded_error"), "{text}");
+}
+
+#[tokio::test]
+async fn count_tokens_asks_bedrock_on_the_base_model_and_passes_its_refusal_on() {
+    let h = harness();
+    h.fake.profile_models.lock().unwrap().insert(
+        ARN.into(),
+        "anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+    );
+    *h.fake.token_count.lock().unwrap() = Some(Ok(42));
+    let body = r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/messages/count_tokens", body, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"input_tokens": 42})
+    );
+    {
+        let counted = h.fake.counted.lock().unwrap();
+        assert_eq!(counted[0].0, "anthropic.claude-sonnet-4-5-20250929-v1:0");
+        assert_eq!(counted[0].1, "eu-west-1");
+    }
+    *h.fake.token_count.lock().unwrap() = Some(Err(BedrockError::new(
+        BedrockErrorKind::Validation,
+        "The provided model doesn't support counting tokens.",
+    )));
+    let (status, _, text) = call_with(&h, "/v1/messages/count_tokens", body, &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "never an invented number: {text}"
+    );
+    assert!(text.contains("support counting tokens"), "{text}");
 }

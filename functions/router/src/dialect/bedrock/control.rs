@@ -4,8 +4,8 @@
 //! A team's served models are its profiles: each friendly ID that is a system-profile ID
 //! (`us.anthropic.…`) is listed as `SYSTEM_DEFINED` under that ID (calling it lands on the team's
 //! profile), and each of the team's application profiles as `APPLICATION` under its ARN. The
-//! underlying `models` come from the names where they say it, else from GetInferenceProfile,
-//! asked once per profile and cached.
+//! underlying `models` of a system profile come from its ID; an application profile's are the
+//! live ones from GetInferenceProfile, asked once per profile and cached.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -17,7 +17,7 @@ use shared::arn::ModelRef;
 
 use crate::bedrock::Bedrock;
 use crate::directory::{Directory, Resolution};
-use crate::error::{BedrockErrorKind, RouterError};
+use crate::error::RouterError;
 use crate::handler::Call;
 use crate::relay::{Reply, json_reply};
 use crate::routes::decode_label;
@@ -25,9 +25,10 @@ use crate::routes::decode_label;
 /// Bedrock's own page limit for ListInferenceProfiles.
 const MAX_RESULTS: usize = 1000;
 
-/// The foundation model under each application profile ARN, as GetInferenceProfile said.
+/// The foundation-model ARNs under each application profile ARN, as GetInferenceProfile said.
 /// ARNs name one resource for good, so one answer per process is right.
-static PROFILE_MODELS: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Default::default);
+static PROFILE_MODELS: LazyLock<Mutex<HashMap<String, Vec<String>>>> =
+    LazyLock::new(Default::default);
 
 /// `GET /inference-profiles` with `type`, `maxResults` and `nextToken` as Bedrock takes them.
 pub async fn list<B: Bedrock, D: Directory>(
@@ -151,11 +152,7 @@ async fn describe<B: Bedrock, D: Directory>(
         .filter(|r| r.app_profile().is_some());
     let account = app.as_ref().and_then(|r| r.account()).unwrap_or_default();
     let from_name = ModelRef::parse(&resolution.friendly_id).ok();
-    let model_from_name = from_name
-        .as_ref()
-        .and_then(|r| r.foundation_model())
-        .map(|m| m.as_str().to_owned());
-    let (id, arn, model) = match kind {
+    let (id, arn, models) = match kind {
         Kind::System => {
             let Some(system) = from_name.as_ref().and_then(|r| r.system_profile()) else {
                 return Ok(None);
@@ -165,7 +162,12 @@ async fn describe<B: Bedrock, D: Directory>(
                 "arn:aws:bedrock:{}:{account}:inference-profile/{id}",
                 resolution.region
             );
-            (id, arn, system.model.as_str().to_owned())
+            let model = format!(
+                "arn:aws:bedrock:{}::foundation-model/{}",
+                resolution.region,
+                system.model.as_str()
+            );
+            (id, arn, vec![model])
         }
         Kind::Application => {
             if app.is_none() {
@@ -173,11 +175,7 @@ async fn describe<B: Bedrock, D: Directory>(
             }
             let arn = resolution.call_id.clone();
             let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let model = match model_from_name {
-                Some(m) => m,
-                None => profile_model(call, resolution).await?,
-            };
-            (id, arn, model)
+            (id, arn, profile_models(call, resolution).await?)
         }
     };
     Ok(Some(json!({
@@ -185,51 +183,42 @@ async fn describe<B: Bedrock, D: Directory>(
         "description": format!("{} for your team through the router", resolution.friendly_id),
         "inferenceProfileArn": arn,
         "inferenceProfileId": id,
-        "models": [{"modelArn": format!("arn:aws:bedrock:{}::foundation-model/{model}", resolution.region)}],
+        "models": models.iter().map(|m| json!({"modelArn": m})).collect::<Vec<_>>(),
         "status": "ACTIVE",
         "type": kind.name(),
     })))
 }
 
-/// The foundation model under an application profile, asked of Bedrock once and cached.
-async fn profile_model<B: Bedrock, D: Directory>(
+/// The foundation models under an application profile (GetInferenceProfile, once, cached):
+/// what a client reads to pick the features it uses.
+async fn profile_models<B: Bedrock, D: Directory>(
     call: &Call<'_, B, D>,
     resolution: &Resolution,
-) -> Result<String, RouterError> {
+) -> Result<Vec<String>, RouterError> {
     let cached = PROFILE_MODELS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&resolution.call_id)
         .cloned();
-    if let Some(model) = cached {
-        return Ok(model);
+    if let Some(models) = cached {
+        return Ok(models);
     }
-    let model = call
+    let described = call
         .bedrock()
-        .profile_model(&resolution.call_id, &resolution.region)
+        .inference_profile(&resolution.call_id, &resolution.region)
         .await
-        .map_err(|source| {
-            let source = if source.kind == BedrockErrorKind::AccessDenied {
-                crate::error::BedrockError::new(
-                    source.kind,
-                    format!("the router's role may not call bedrock:GetInferenceProfile on this profile: {}", source.message),
-                )
-            } else {
-                source
-            };
-            RouterError::Bedrock {
-                friendly_id: resolution.friendly_id.clone(),
-                call_id: resolution.call_id.clone(),
-                region: resolution.region.clone(),
-                is_profile: true,
-                source,
-            }
+        .map_err(|source| RouterError::Bedrock {
+            friendly_id: resolution.friendly_id.clone(),
+            call_id: resolution.call_id.clone(),
+            region: resolution.region.clone(),
+            is_profile: true,
+            source,
         })?;
     PROFILE_MODELS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(resolution.call_id.clone(), model.clone());
-    Ok(model)
+        .insert(resolution.call_id.clone(), described.model_arns.clone());
+    Ok(described.model_arns)
 }
 
 /// `key=value` pairs of a query string, percent-decoded (`+` is a space, as forms send it).

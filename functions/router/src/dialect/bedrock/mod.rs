@@ -13,6 +13,7 @@ use crate::handler::Call;
 use crate::relay::{OpenStream, Relay, Reply, json_reply};
 
 pub mod control;
+pub mod invoke;
 mod model_id;
 mod stream;
 
