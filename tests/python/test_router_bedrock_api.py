@@ -164,3 +164,82 @@ def test_a_profile_read_by_arn_carries_its_models_and_another_teams_is_denied(co
         assert json.loads(response.read())["inferenceProfileArn"] == stack["arns"]["team"]
     with pytest.raises(control.exceptions.AccessDeniedException):
         control.get_inference_profile(inferenceProfileIdentifier=stack["arns"]["other"])
+
+
+CLAUDE_BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 60,
+               "anthropic_beta": ["a-beta-bedrock-does-not-take"],
+               "messages": [{"role": "user", "content": "hello through invoke"}]}
+
+
+def test_boto3_invoke_model_answers_with_bedrocks_headers(runtime, stack):
+    out = runtime.invoke_model(modelId=SONNET, body=json.dumps(CLAUDE_BODY))
+    answer = json.loads(out["body"].read())
+    assert answer["content"][0]["text"]
+    headers = out["ResponseMetadata"]["HTTPHeaders"]
+    assert int(headers["x-amzn-bedrock-output-token-count"]) == answer["usage"]["output_tokens"]
+    assert headers["x-router-profile"] == stack["arns"]["team"]
+    assert "a-beta-bedrock-does-not-take" in headers["x-router-dropped"]
+
+
+def test_boto3_invoke_model_with_response_stream_yields_the_models_chunks(runtime):
+    out = runtime.invoke_model_with_response_stream(modelId=SONNET, body=json.dumps(CLAUDE_BODY))
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in out["body"]]
+    assert chunks[0]["type"] == "message_start" and chunks[-1]["type"] == "message_stop"
+    text = "".join(c["delta"].get("text", "") for c in chunks if c["type"] == "content_block_delta")
+    assert text
+    assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] > 0
+
+
+def test_a_stream_failing_mid_way_ends_with_boto3s_event_stream_error(runtime, stack):
+    admin(stack["emulator"], "POST", "/_emulator/runtime/faults",
+          {"kind": "stream-error", "code": "ThrottlingException", "afterEvents": 2, "count": 1,
+           "operation": "InvokeModelWithResponseStream"})
+    out = runtime.invoke_model_with_response_stream(modelId=SONNET, body=json.dumps(CLAUDE_BODY))
+    with pytest.raises(botocore.exceptions.EventStreamError) as raised:
+        list(out["body"])
+    assert raised.value.response["Error"]["Code"] == "throttlingException"
+
+
+def test_boto3_count_tokens_request_is_read_and_sent_to_the_base_model(runtime, stack):
+    with pytest.raises(runtime.exceptions.ValidationException):
+        runtime.count_tokens(modelId=SONNET, input={"converse": {"messages": []}})
+    body = json.dumps({k: v for k, v in CLAUDE_BODY.items() if k != "anthropic_beta"}).encode()
+    try:
+        out = runtime.count_tokens(modelId=SONNET, input={"invokeModel": {"body": body}})
+    except botocore.exceptions.ClientError as error:
+        # The local Bedrock has no CountTokens; its refusal must come back in Bedrock's shape,
+        # from the foundation model under the team's profile, never as a router crash.
+        status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert status != 500 and error.response["Error"]["Code"].endswith("Exception"), error.response
+    else:
+        assert out["inputTokens"] > 0
+
+
+def anthropic_bedrock(stack):
+    import anthropic
+    return anthropic.AnthropicBedrock(base_url=stack["url"], api_key=TEAM_KEY, aws_region=REGION,
+                                      max_retries=0,
+                                      http_client=anthropic.DefaultHttpxClient(
+                                          verify=ssl.create_default_context(cafile=stack["ca"])))
+
+
+def test_anthropic_bedrock_sdk_plain_and_streamed(stack, monkeypatch):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    client = anthropic_bedrock(stack)
+    message = client.messages.create(model=SONNET, max_tokens=60,
+                                     messages=[{"role": "user", "content": "hello from the SDK"}])
+    assert message.content[0].text and message.usage.output_tokens > 0
+    arn_model = stack["arns"]["team"]
+    with client.messages.stream(model=arn_model, max_tokens=60,
+                                messages=[{"role": "user", "content": "stream from the SDK"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.stop_reason
+
+
+def test_every_call_of_this_module_went_through_the_teams_profile(stack):
+    """Runs after the clients above: the local Bedrock logged only the team's profile ARN."""
+    records = invocation_records(stack["emulator"], stack["logs"], stack["group"])
+    assert records
+    assert {r["modelId"] for r in records} == {stack["arns"]["team"]}, {r["modelId"] for r in records}

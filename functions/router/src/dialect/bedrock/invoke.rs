@@ -109,7 +109,10 @@ pub async fn count_tokens<B: Bedrock, D: Directory>(
                 })?;
             CountTokensInput::InvokeModel(model_body(call, &target, &raw)?)
         }
-        Input::Converse(request) => CountTokensInput::Converse(request),
+        Input::Converse(request) => {
+            super::check_native(&request, &target)?;
+            CountTokensInput::Converse(request)
+        }
     };
     let tokens = call.count_tokens(&target, input).await?;
     Ok(crate::relay::json_reply(

@@ -100,7 +100,7 @@ async fn prepare<B: Bedrock, D: Directory>(
 
 /// Checks a native request against the model's capabilities, so a feature the model cannot
 /// take is refused with its parameter named instead of failing inside Bedrock.
-fn check_native(request: &ConverseRequest, target: &Target) -> Result<(), RouterError> {
+pub(super) fn check_native(request: &ConverseRequest, target: &Target) -> Result<(), RouterError> {
     let unsupported = |feature: &str, param: &str, remedy: &str| RouterError::Unsupported {
         model: target.friendly_id.clone(),
         feature: feature.to_owned(),
