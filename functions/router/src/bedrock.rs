@@ -85,10 +85,12 @@ pub struct ProfileDescription {
 
 impl ProfileDescription {
     /// The foundation-model ID underneath (the first model's).
-    pub fn foundation_model(&self) -> Option<&str> {
-        self.model_arns
-            .iter()
-            .find_map(|arn| arn.rsplit_once("foundation-model/").map(|(_, id)| id))
+    pub fn foundation_model(&self) -> Option<String> {
+        self.model_arns.iter().find_map(|arn| {
+            shared::arn::ModelRef::parse(arn)
+                .ok()
+                .and_then(|r| r.foundation_model().map(|m| m.as_str().to_owned()))
+        })
     }
 }
 

@@ -101,7 +101,7 @@ impl ProfileCache {
                 {
                     Ok(profile) => profile
                         .foundation_model()
-                        .and_then(|m| directory.caps_for_model(m))
+                        .and_then(|m| directory.caps_for_model(&m))
                         .unwrap_or_else(Caps::conservative),
                     // Without bedrock:GetInferenceProfile the profile still works; it is
                     // shaped as an unknown model (text only) rather than refused.

@@ -450,18 +450,15 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             .describe(&target.call_id, &target.region)
             .await
             .map_err(|e| target.error(e))?;
-        profile
-            .foundation_model()
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                target.error(BedrockError::new(
-                    crate::error::BedrockErrorKind::ResourceNotFound,
-                    format!(
-                        "inference profile {} lists no foundation model",
-                        target.call_id
-                    ),
-                ))
-            })
+        profile.foundation_model().ok_or_else(|| {
+            target.error(BedrockError::new(
+                crate::error::BedrockErrorKind::ResourceNotFound,
+                format!(
+                    "inference profile {} lists no foundation model",
+                    target.call_id
+                ),
+            ))
+        })
     }
 
     /// GetInferenceProfile, asked once per profile and instance.

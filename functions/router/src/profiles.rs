@@ -1,5 +1,6 @@
 //! The production [`Directory`]: the shared profile map, loaded once at cold start.
 
+use shared::arn::ModelRef;
 use shared::catalog::capabilities_for;
 use shared::profile_map::ProfileMap;
 
@@ -18,10 +19,12 @@ impl ProfileDirectory {
     }
 }
 
+/// Whether `modelId` is an inference-profile ARN (application or system-defined).
 fn is_profile_id(call_id: &str) -> bool {
-    call_id.starts_with("arn:")
-        && (call_id.contains(":application-inference-profile/")
-            || call_id.contains(":inference-profile/"))
+    matches!(
+        ModelRef::parse(call_id),
+        Ok(ModelRef::AppProfileArn(_) | ModelRef::SystemProfileArn(_))
+    )
 }
 
 impl Directory for ProfileDirectory {

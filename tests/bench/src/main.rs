@@ -10,6 +10,7 @@ mod cpu;
 mod error;
 mod harness;
 mod load;
+mod messages_bench;
 mod package;
 mod report;
 mod router_bench;
@@ -209,6 +210,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     if stage("Bedrock-API invoke routes") {
         let r = rt.block_on(router_bench::invoke(&stack, &paced, plan.counts));
         section(&mut rows, &mut failures, "invoke routes", r);
+    }
+    if stage("anthropic messages (in-process)") {
+        let r = rt.block_on(messages_bench::messages(&stack, plan.counts));
+        section(&mut rows, &mut failures, "anthropic messages", r);
     }
     if stage("throughput") {
         let r = rt.block_on(router_bench::throughput(&stack, plan.counts));
