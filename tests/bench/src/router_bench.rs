@@ -543,13 +543,11 @@ pub async fn throughput(stack: &Stack, counts: Counts) -> Result<Vec<Row>, Bench
 /// InvokeModel and InvokeModelWithResponseStream through the router's Bedrock-API routes beside
 /// the same calls straight to the emulator: added latency, and added time to first byte (paced).
 pub async fn invoke(stack: &Stack, paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
+    use crate::messages_bench::direct_call;
     let body = serde_json::json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
         "messages": [{"role": "user", "content": PROMPT}]});
     let path = |op: &str| format!("/model/{}/{op}", harness::MODEL.replace(':', "%3A"));
-    let blob = || aws_sdk_bedrockruntime::primitives::Blob::new(body.to_string());
-    let sdk = |e: &dyn std::fmt::Debug| BenchError::Sdk(format!("InvokeModel: {e:?}"));
-    let (router, client) = (stack.router()?, stack.runtime_client());
-    let (prouter, pclient) = (paced.router()?, paced.runtime_client());
+    let (router, prouter) = (stack.router()?, paced.router()?);
     let (mut added, mut ttfb) = (vec![], vec![]);
     for round in 0..=counts.repeats {
         let (mut via, mut direct, mut fvia, mut fdirect) = (vec![], vec![], vec![], vec![]);
@@ -567,31 +565,13 @@ pub async fn invoke(stack: &Stack, paced: &Stack, counts: Counts) -> Result<Vec<
                 });
             }
             via.push(ms(t.elapsed()));
-            let t = Instant::now();
-            let out = client
-                .invoke_model()
-                .model_id(&stack.profile_arn)
-                .body(blob())
-                .send()
-                .await;
-            out.map_err(|e| sdk(&e))?;
-            direct.push(ms(t.elapsed()));
+            direct.push(direct_call(stack, false).await?.1);
         }
         for _ in 0..counts.streams {
             let v = stream_offsets(&prouter, &path("invoke-with-response-stream"), &body).await?;
             check_events("the router's invoke stream", &v)?;
             fvia.push(v[0]);
-            let t = Instant::now();
-            let mut out = pclient
-                .invoke_model_with_response_stream()
-                .model_id(&paced.profile_arn)
-                .body(blob())
-                .send()
-                .await
-                .map_err(|e| sdk(&e))?;
-            out.body.recv().await.map_err(|e| sdk(&e))?;
-            fdirect.push(ms(t.elapsed()));
-            while out.body.recv().await.map_err(|e| sdk(&e))?.is_some() {}
+            fdirect.push(direct_call(paced, true).await?.0);
         }
         // Round 0 warms both sides' connections and is not counted.
         if round > 0 {
