@@ -1,6 +1,9 @@
-//! Bedrock's own runtime API: `/model/{modelId}/converse` and `/converse-stream` take and
-//! return Converse's JSON shapes unchanged; the router only resolves `modelId` to the tenant's
-//! profile, checks the body against the model's capabilities and adds its attribution.
+//! Bedrock's own runtime API, so existing Bedrock code only changes its endpoint:
+//! `/model/{modelId}/converse` and `/converse-stream` take and return Converse's JSON shapes
+//! unchanged (the stream in Bedrock's event-stream framing); the router only
+//! resolves `modelId` to the tenant's profile, checks the body against the
+//! model's capabilities and adds its attribution. [`invoke`] serves the InvokeModel family and
+//! CountTokens, [`control`] the profile reads.
 
 use http::StatusCode;
 
