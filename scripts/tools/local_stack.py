@@ -37,8 +37,8 @@ LOCAL_AWS_ENV = {
 
 EXAMPLE_PROFILES = [
     # (friendly model ID the router serves, CloudFormation logical ID, ModelSource)
-    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "ClaudeProfile", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-    ("us.amazon.nova-pro-v1:0", "NovaProfile", "us.amazon.nova-pro-v1:0"),
+    ("us.anthropic.claude-opus-5-5", "ClaudeProfile", "us.anthropic.claude-opus-5-5"),
+    ("us.amazon.nova-2-lite-v1:0", "NovaProfile", "us.amazon.nova-2-lite-v1:0"),
 ]
 UNMAPPED_MODELS = ["anthropic.claude-3-haiku-20240307-v1:0"]
 LOG_GROUP = "/aws/bedrock/model-invocations/local"

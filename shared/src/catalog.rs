@@ -321,10 +321,13 @@ fn claude(h: &str) -> Option<Capabilities> {
     } else {
         SamplingRule::Independent
     };
+    // Claude 5 and Opus 4.6 write up to 128K tokens (Bedrock model cards, read 2026-12-04).
     c.max_output_tokens = match (v, tier) {
         (v, _) if v < (3, 5) => 4096,
         (v, _) if v < (3, 7) => 8192,
         (v, "opus") if v < (4, 5) => 32000,
+        (v, _) if v >= (5, 0) => 128000,
+        ((4, 6), "opus") => 128000,
         _ => 64000,
     };
     c.json_schema_output = v >= (4, 5);
@@ -509,6 +512,10 @@ mod tests {
             ),
             ("anthropic.claude-opus-4-5-20251101-v1:0", "claude-opus-4.5"),
             ("anthropic.claude-sonnet-4-6", "claude-sonnet-4.6"),
+            ("anthropic.claude-opus-4-6-v1", "claude-opus-4.6"),
+            ("anthropic.claude-sonnet-5", "claude-sonnet-5"),
+            ("us.anthropic.claude-haiku-5-5", "claude-haiku-5.5"),
+            ("global.anthropic.claude-opus-5-5", "claude-opus-5.5"),
         ];
         for (id, fam) in cases {
             assert_eq!(family(id), fam, "{id}");
@@ -616,6 +623,10 @@ mod tests {
         assert_eq!(max("anthropic.claude-3-7-sonnet-20250219-v1:0"), 64000);
         assert_eq!(max("anthropic.claude-opus-4-1-20250805-v1:0"), 32000);
         assert_eq!(max("anthropic.claude-opus-4-5-20251101-v1:0"), 64000);
+        assert_eq!(max("anthropic.claude-opus-4-6-v1"), 128000);
+        assert_eq!(max("us.anthropic.claude-opus-5-5"), 128000);
+        assert_eq!(max("global.anthropic.claude-haiku-5-5"), 128000);
+        assert_eq!(max("anthropic.claude-sonnet-4-6"), 64000);
     }
 
     #[test]

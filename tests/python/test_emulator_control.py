@@ -183,11 +183,15 @@ def test_foundation_models_are_read_and_filtered(emulator):
     assert details["modelArn"] == "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert details["providerName"] == "Anthropic"
     assert details["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
-    assert details["modelLifecycle"]["status"] == "ACTIVE"
+    # Claude Sonnet 4.5 was retired on 2026-11-30: still listed, as LEGACY.
+    assert details["modelLifecycle"]["status"] == "LEGACY"
+    current = client.get_foundation_model(modelIdentifier="anthropic.claude-opus-5-5")["modelDetails"]
+    assert current["modelLifecycle"]["status"] == "ACTIVE"
+    assert current["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
     nova = client.get_foundation_model(modelIdentifier="amazon.nova-pro-v1:0")["modelDetails"]
     assert "ON_DEMAND" in nova["inferenceTypesSupported"]
     meta = client.list_foundation_models(byProvider="Meta")["modelSummaries"]
-    assert [m["modelId"] for m in meta] == ["meta.llama3-3-70b-instruct-v1:0"]
+    assert [m["modelId"] for m in meta] == ["meta.llama3-3-70b-instruct-v1:0", "meta.llama4-maverick-17b-instruct-v1:0"]
     on_demand = {m["modelId"] for m in client.list_foundation_models(byInferenceType="ON_DEMAND")["modelSummaries"]}
     assert "amazon.nova-pro-v1:0" in on_demand and "anthropic.claude-sonnet-4-5-20250929-v1:0" not in on_demand
     with pytest.raises(client.exceptions.ValidationException) as caught:
@@ -258,3 +262,28 @@ def test_an_unsigned_request_is_refused(emulator):
     assert caught.value.code == 403
     assert caught.value.headers["x-amzn-ErrorType"].startswith("MissingAuthenticationTokenException")
     assert json.loads(caught.value.read()) == {"message": "Missing Authentication Token"}
+
+
+def test_todays_system_profiles_are_listed_and_read_as_claude_code_reads_them(emulator):
+    client = bedrock(emulator)
+    system = client.list_inference_profiles(typeEquals="SYSTEM_DEFINED", maxResults=1000)["inferenceProfileSummaries"]
+    ids = {p["inferenceProfileId"] for p in system}
+    assert {"us.anthropic.claude-opus-5-5", "global.anthropic.claude-opus-5-5",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0", "us.amazon.nova-2-lite-v1:0"} <= ids
+    assert all(p["type"] == "SYSTEM_DEFINED" for p in system)
+    opus = client.get_inference_profile(inferenceProfileIdentifier="us.anthropic.claude-opus-5-5")
+    assert opus["type"] == "SYSTEM_DEFINED"
+    assert all(m["modelArn"].endswith("foundation-model/anthropic.claude-opus-5-5") for m in opus["models"])
+    source = opus["inferenceProfileArn"]
+    created = client.create_inference_profile(inferenceProfileName="team-a-opus", modelSource={"copyFrom": source})
+    arn = created["inferenceProfileArn"]
+    # Claude Code in Bedrock mode encodes only the slash of the ARN; boto3 encodes every colon too.
+    raw = arn.replace("/", "%2F")
+    with urllib.request.urlopen(urllib.request.Request(f"{emulator.url}/inference-profiles/{raw}",
+                                headers={"Authorization": "Bearer long-term-key"}), timeout=10) as response:
+        profile = json.loads(response.read())
+    assert profile["type"] == "APPLICATION"
+    assert profile["models"] == opus["models"]
+    assert client.get_inference_profile(inferenceProfileIdentifier=arn)["models"] == opus["models"]
+    app = client.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+    assert [p["inferenceProfileArn"] for p in app] == [arn]

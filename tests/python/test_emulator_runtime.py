@@ -269,3 +269,128 @@ def test_an_invalid_pace_stops_the_start_with_a_message():
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--pace-ms" in done.stderr and "soon" in done.stderr
+
+
+OPUS_55_PROFILE = "us.anthropic.claude-opus-5-5"
+HAIKU_45_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def test_todays_models_answer_through_their_system_profiles(emulator):
+    client = runtime(emulator)
+    for model in [OPUS_55_PROFILE, HAIKU_45_PROFILE, "global.anthropic.claude-sonnet-4-6", "us.anthropic.claude-sonnet-5"]:
+        out = json.loads(client.invoke_model(modelId=model, body=claude_body("Hello"))["body"].read())
+        assert out["type"] == "message", model
+    reply = client.converse(modelId="us.amazon.nova-2-lite-v1:0", messages=user("Hi"))
+    assert reply["stopReason"] == "end_turn"
+    with pytest.raises(client.exceptions.ValidationException, match="on-demand throughput isn't supported"):
+        client.converse(modelId="anthropic.claude-opus-5-5", messages=user("Hi"))
+
+
+def test_anthropic_bodies_are_validated_as_bedrock_validates_them(emulator):
+    client = runtime(emulator)
+    refusals = [
+        (claude_body("x", anthropic_version="2023-06-01"), "anthropic_version: 2023-06-01 is not a valid enum value"),
+        (claude_body("x", model="claude-opus-5-5"), r"extraneous key \[model\] is not permitted"),
+        (claude_body("x", stream=True), r"extraneous key \[stream\] is not permitted"),
+        (claude_body("x", foo=1), r"extraneous key \[foo\] is not permitted"),
+        (claude_body("x", anthropic_beta=["claude-code-20250219", "interleaved-thinking-2025-05-14"]), "invalid beta flag"),
+        (claude_body("x", max_tokens=128001), "exceeds the model limit of 128000"),
+        (json.dumps({"anthropic_version": "bedrock-2023-05-31", "messages": [{"role": "user", "content": "x"}]}),
+         r"required key \[max_tokens\] not found"),
+    ]
+    for body, message in refusals:
+        with pytest.raises(client.exceptions.ValidationException, match=message):
+            client.invoke_model(modelId=OPUS_55_PROFILE, body=body)
+    with pytest.raises(client.exceptions.ValidationException, match="invalid beta flag"):
+        client.invoke_model(modelId=CLAUDE_37_PROFILE, body=claude_body("x", anthropic_beta=["effort-2025-11-24"]))
+
+
+def test_a_claude_code_shaped_stream_has_thinking_tool_use_and_metrics(emulator):
+    client = runtime(emulator)
+    body = claude_body(
+        "use get_weather for Paris", max_tokens=128000,
+        anthropic_beta=["interleaved-thinking-2025-05-14", "context-management-2025-06-27", "effort-2025-11-24"],
+        thinking={"type": "adaptive"}, context_management={"edits": []}, output_config={"effort": "high"},
+        metadata={"user_id": "someone"}, system=[{"type": "text", "text": "Be brief."}],
+        tools=[{"name": "get_weather", "description": "weather",
+                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}],
+    )
+    out = client.invoke_model_with_response_stream(modelId=OPUS_55_PROFILE, body=body)
+    assert out["contentType"] == "application/json"
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in out["body"]]
+    types = [c["type"] for c in chunks]
+    assert types[0] == "message_start" and types[-2:] == ["message_delta", "message_stop"]
+    starts = [c["content_block"]["type"] for c in chunks if c["type"] == "content_block_start"]
+    assert starts[0] == "thinking" and starts[-1] == "tool_use"
+    assert any(c.get("delta", {}).get("type") == "signature_delta" for c in chunks)
+    partial = "".join(c["delta"]["partial_json"] for c in chunks if c.get("delta", {}).get("type") == "input_json_delta")
+    assert json.loads(partial)["city"]
+    assert chunks[-2]["delta"]["stop_reason"] == "tool_use"
+    metrics = chunks[-1]["amazon-bedrock-invocationMetrics"]
+    assert metrics["outputTokenCount"] == chunks[-2]["usage"]["output_tokens"]
+    assert metrics["inputTokenCount"] == chunks[0]["message"]["usage"]["input_tokens"]
+
+
+def test_a_repeated_cached_system_prompt_is_read_from_the_cache(emulator):
+    client = runtime(emulator)
+    system = [{"type": "text", "text": "policy " * 5000, "cache_control": {"type": "ephemeral"}}]
+    first = json.loads(client.invoke_model(modelId=HAIKU_45_PROFILE, body=claude_body("Hi", system=system))["body"].read())
+    second = json.loads(client.invoke_model(modelId=HAIKU_45_PROFILE, body=claude_body("Hi", system=system))["body"].read())
+    assert first["usage"]["cache_creation_input_tokens"] == 5000
+    assert first["usage"]["cache_read_input_tokens"] == 0
+    assert second["usage"]["cache_creation_input_tokens"] == 0
+    assert second["usage"]["cache_read_input_tokens"] == 5000
+    assert second["usage"]["input_tokens"] == first["usage"]["input_tokens"] == 1
+    # Below Haiku 4.5's 4096-token minimum nothing is cached.
+    short = [{"type": "text", "text": "policy " * 2000, "cache_control": {"type": "ephemeral"}}]
+    out = json.loads(client.invoke_model(modelId=HAIKU_45_PROFILE, body=claude_body("Hi", system=short))["body"].read())
+    assert out["usage"]["cache_creation_input_tokens"] == 0
+
+
+def test_count_tokens_agrees_with_invoke_model_and_converse(emulator):
+    client = runtime(emulator)
+    body = claude_body("How many tokens is this?", system="You count words.")
+    invoked = json.loads(client.invoke_model(modelId=OPUS_55_PROFILE, body=body)["body"].read())
+    for model in ["anthropic.claude-opus-5-5", OPUS_55_PROFILE]:
+        counted = client.count_tokens(modelId=model, input={"invokeModel": {"body": body}})
+        assert counted["inputTokens"] == invoked["usage"]["input_tokens"]
+    conversed = client.converse(modelId=OPUS_55_PROFILE, messages=user("How many tokens is this?"),
+                                system=[{"text": "You count words."}])
+    counted = client.count_tokens(modelId="anthropic.claude-opus-5-5", input={"converse": {
+        "messages": user("How many tokens is this?"), "system": [{"text": "You count words."}]}})
+    assert counted["inputTokens"] == conversed["usage"]["inputTokens"]
+    with pytest.raises(client.exceptions.ValidationException, match="doesn't support counting tokens"):
+        client.count_tokens(modelId=NOVA, input={"converse": {"messages": user("x")}})
+    with pytest.raises(client.exceptions.ValidationException, match="The provided model identifier is invalid."):
+        client.count_tokens(modelId=app_profile_arn(emulator), input={"invokeModel": {"body": body}})
+    with pytest.raises(client.exceptions.ValidationException, match=r"extraneous key \[foo\]"):
+        client.count_tokens(modelId="anthropic.claude-opus-5-5",
+                            input={"invokeModel": {"body": claude_body("x", foo=1)}})
+
+
+def test_embedding_models_answer_deterministic_vectors_of_the_asked_dimension(emulator):
+    client = runtime(emulator)
+    titan = "amazon.titan-embed-text-v2:0"
+    body = json.dumps({"inputText": "hello embeddings", "dimensions": 512})
+    first = client.invoke_model(modelId=titan, body=body)
+    out = json.loads(first["body"].read())
+    assert len(out["embedding"]) == 512 and out["inputTextTokenCount"] == 2
+    assert first["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-output-token-count"] == "0"
+    again = json.loads(client.invoke_model(modelId=titan, body=body)["body"].read())
+    assert again["embedding"] == out["embedding"]
+    with pytest.raises(client.exceptions.ValidationException, match="dimensions"):
+        client.invoke_model(modelId=titan, body=json.dumps({"inputText": "x", "dimensions": 300}))
+    texts = [f"document {i}" for i in range(96)]
+    cohere = json.loads(client.invoke_model(modelId="cohere.embed-english-v3", body=json.dumps(
+        {"texts": texts, "input_type": "search_document"}))["body"].read())
+    assert cohere["response_type"] == "embeddings_floats" and len(cohere["embeddings"]) == 96
+    assert len(cohere["embeddings"][0]) == 1024
+    with pytest.raises(client.exceptions.ValidationException, match="between 1 and 96"):
+        client.invoke_model(modelId="cohere.embed-multilingual-v3", body=json.dumps(
+            {"texts": texts + ["one more"], "input_type": "search_document"}))
+    v4 = json.loads(client.invoke_model(modelId="cohere.embed-v4:0", body=json.dumps(
+        {"texts": ["a", "b"], "input_type": "search_query", "output_dimension": 256,
+         "embedding_types": ["float"]}))["body"].read())
+    assert len(v4["embeddings"]["float"][1]) == 256
+    with pytest.raises(client.exceptions.ValidationException, match="doesn't support the model"):
+        client.converse(modelId=titan, messages=user("x"))

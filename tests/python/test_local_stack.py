@@ -70,7 +70,7 @@ def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
     assert router_url.startswith("http://127.0.0.1:")
 
     started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)
-    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    model = "us.anthropic.claude-opus-5-5"
     canary = f"canary-prompt-{uuid.uuid4().hex}"
     reply = post_json(f"{router_url}/v1/chat/completions",
                       {"model": model, "messages": [{"role": "user", "content": f"Say hello {canary}"}]})

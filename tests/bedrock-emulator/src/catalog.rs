@@ -1,7 +1,21 @@
 //! The seeded catalog: foundation models and system-defined (cross-region) inference profiles.
 //!
-//! Region lists follow the Bedrock User Guide's "Supported cross-Region inference profiles"
-//! tables as of late 2025, trimmed to at most five destinations per profile (the model's
+//! Sources, read 2026-12-04:
+//! - Claude IDs and which geographies serve them: Anthropic's "Claude on Amazon Bedrock
+//!   (legacy)" page (platform.claude.com/docs/en/build-with-claude/claude-on-amazon-bedrock-legacy,
+//!   model table: Opus 4.6 `anthropic.claude-opus-4-6-v1`, Sonnet 4.6 `anthropic.claude-sonnet-4-6`,
+//!   Sonnet 4.5, Opus 4.5, ... with global/us/eu/jp/apac columns) and the Bedrock model card
+//!   for Claude Haiku 4.5 (docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-haiku-4-5.html).
+//! - Claude 5 generation: Sonnet 5 as `anthropic.claude-sonnet-5` (on Bedrock since
+//!   2026-06-30), Haiku 5.5 as `anthropic.claude-haiku-5-5` / `us.anthropic.claude-haiku-5-5`
+//!   (vercel/ai release notes, 2026-10-07), Opus 5.5 as `us.anthropic.claude-opus-5-5` (what
+//!   Claude Code 2.1.332 calls in Bedrock mode). Their geographies beyond `us.` are assumed.
+//! - Nova 2 Lite `amazon.nova-2-lite-v1:0`, cross-Region only (Nova 2 user guide).
+//! - Claude Sonnet 4.5 was retired on 2026-11-30; it and the Claude 3.x models stay listed
+//!   with `modelLifecycle.status = LEGACY` so old configs and logs resolve, and keep answering
+//!   here so tests written against them still run (real Bedrock refuses retired models).
+//!
+//! Region lists are trimmed to at most five destinations per profile (the model's
 //! `InferenceProfileModels` limit). Each geographic profile is offered in the seeded source
 //! regions among its destinations; `global.` profiles in every seeded region.
 
@@ -101,7 +115,7 @@ pub const FOUNDATION_MODELS: &[FoundationModel] = &[
         streaming: true,
         customizations: &[],
         on_demand_regions: &["us-west-2"],
-        lifecycle: "ACTIVE",
+        lifecycle: "LEGACY",
     },
     FoundationModel {
         id: "anthropic.claude-3-7-sonnet-20250219-v1:0",
@@ -112,7 +126,7 @@ pub const FOUNDATION_MODELS: &[FoundationModel] = &[
         streaming: true,
         customizations: &[],
         on_demand_regions: &[],
-        lifecycle: "ACTIVE",
+        lifecycle: "LEGACY",
     },
     FoundationModel {
         id: "anthropic.claude-sonnet-4-5-20250929-v1:0",
@@ -123,7 +137,7 @@ pub const FOUNDATION_MODELS: &[FoundationModel] = &[
         streaming: true,
         customizations: &[],
         on_demand_regions: &[],
-        lifecycle: "ACTIVE",
+        lifecycle: "LEGACY",
     },
     FoundationModel {
         id: "anthropic.claude-opus-4-5-20251101-v1:0",
@@ -134,6 +148,160 @@ pub const FOUNDATION_MODELS: &[FoundationModel] = &[
         streaming: true,
         customizations: &[],
         on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-haiku-4-5-20251001-v1:0",
+        name: "Claude Haiku 4.5",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-sonnet-4-6",
+        name: "Claude Sonnet 4.6",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-opus-4-6-v1",
+        name: "Claude Opus 4.6",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-sonnet-5",
+        name: "Claude Sonnet 5",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-haiku-5-5",
+        name: "Claude Haiku 5.5",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "anthropic.claude-opus-5-5",
+        name: "Claude Opus 5.5",
+        provider: "Anthropic",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "amazon.nova-2-lite-v1:0",
+        name: "Nova 2 Lite",
+        provider: "Amazon",
+        input_modalities: &["TEXT", "IMAGE", "VIDEO"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "amazon.titan-embed-text-v2:0",
+        name: "Titan Text Embeddings V2",
+        provider: "Amazon",
+        input_modalities: &["TEXT"],
+        output_modalities: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        on_demand_regions: &[
+            "us-east-1",
+            "us-east-2",
+            "us-west-2",
+            "eu-central-1",
+            "eu-west-1",
+            "ap-northeast-1",
+            "ap-southeast-2",
+        ],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "cohere.embed-english-v3",
+        name: "Embed English",
+        provider: "Cohere",
+        input_modalities: &["TEXT"],
+        output_modalities: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        on_demand_regions: &[
+            "us-east-1",
+            "us-west-2",
+            "eu-central-1",
+            "eu-west-1",
+            "ap-northeast-1",
+            "ap-southeast-2",
+        ],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "cohere.embed-multilingual-v3",
+        name: "Embed Multilingual",
+        provider: "Cohere",
+        input_modalities: &["TEXT"],
+        output_modalities: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        on_demand_regions: &[
+            "us-east-1",
+            "us-west-2",
+            "eu-central-1",
+            "eu-west-1",
+            "ap-northeast-1",
+            "ap-southeast-2",
+        ],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "cohere.embed-v4:0",
+        name: "Embed v4",
+        provider: "Cohere",
+        input_modalities: &["TEXT", "IMAGE"],
+        output_modalities: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        on_demand_regions: &["us-east-1", "us-west-2", "eu-west-1"],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "amazon.nova-2-multimodal-embeddings-v1:0",
+        name: "Nova Multimodal Embeddings",
+        provider: "Amazon",
+        input_modalities: &["TEXT", "IMAGE", "AUDIO", "VIDEO"],
+        output_modalities: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        on_demand_regions: &["us-east-1"],
         lifecycle: "ACTIVE",
     },
     FoundationModel {
@@ -159,6 +327,17 @@ pub const FOUNDATION_MODELS: &[FoundationModel] = &[
         name: "Llama 3.3 70B Instruct",
         provider: "Meta",
         input_modalities: &["TEXT"],
+        output_modalities: &["TEXT"],
+        streaming: true,
+        customizations: &[],
+        on_demand_regions: &[],
+        lifecycle: "ACTIVE",
+    },
+    FoundationModel {
+        id: "meta.llama4-maverick-17b-instruct-v1:0",
+        name: "Llama 4 Maverick 17B Instruct",
+        provider: "Meta",
+        input_modalities: &["TEXT", "IMAGE"],
         output_modalities: &["TEXT"],
         streaming: true,
         customizations: &[],
@@ -352,6 +531,249 @@ pub const SYSTEM_PROFILES: &[SystemProfile] = &[
         US3,
         false,
         "2024-12-19T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "US Anthropic Claude Haiku 4.5",
+        "Anthropic Claude Haiku 4.5",
+        US4,
+        false,
+        "2025-10-15T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "EU Anthropic Claude Haiku 4.5",
+        "Anthropic Claude Haiku 4.5",
+        EU4,
+        false,
+        "2025-10-15T00:00:00Z"
+    ),
+    profile!(
+        "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "JP Anthropic Claude Haiku 4.5",
+        "Anthropic Claude Haiku 4.5",
+        JP,
+        false,
+        "2025-10-15T00:00:00Z"
+    ),
+    profile!(
+        "au.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "AU Anthropic Claude Haiku 4.5",
+        "Anthropic Claude Haiku 4.5",
+        AU,
+        false,
+        "2025-10-15T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "Global Anthropic Claude Haiku 4.5",
+        "Anthropic Claude Haiku 4.5",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2025-10-15T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-sonnet-4-6",
+        "anthropic.claude-sonnet-4-6",
+        "US Anthropic Claude Sonnet 4.6",
+        "Anthropic Claude Sonnet 4.6",
+        US4,
+        false,
+        "2026-02-17T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-sonnet-4-6",
+        "anthropic.claude-sonnet-4-6",
+        "EU Anthropic Claude Sonnet 4.6",
+        "Anthropic Claude Sonnet 4.6",
+        EU4,
+        false,
+        "2026-02-17T00:00:00Z"
+    ),
+    profile!(
+        "jp.anthropic.claude-sonnet-4-6",
+        "anthropic.claude-sonnet-4-6",
+        "JP Anthropic Claude Sonnet 4.6",
+        "Anthropic Claude Sonnet 4.6",
+        JP,
+        false,
+        "2026-02-17T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-sonnet-4-6",
+        "anthropic.claude-sonnet-4-6",
+        "Global Anthropic Claude Sonnet 4.6",
+        "Anthropic Claude Sonnet 4.6",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2026-02-17T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-6-v1",
+        "US Anthropic Claude Opus 4.6",
+        "Anthropic Claude Opus 4.6",
+        US4,
+        false,
+        "2026-02-05T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-6-v1",
+        "EU Anthropic Claude Opus 4.6",
+        "Anthropic Claude Opus 4.6",
+        EU4,
+        false,
+        "2026-02-05T00:00:00Z"
+    ),
+    profile!(
+        "jp.anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-6-v1",
+        "JP Anthropic Claude Opus 4.6",
+        "Anthropic Claude Opus 4.6",
+        JP,
+        false,
+        "2026-02-05T00:00:00Z"
+    ),
+    profile!(
+        "apac.anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-6-v1",
+        "APAC Anthropic Claude Opus 4.6",
+        "Anthropic Claude Opus 4.6",
+        APAC,
+        false,
+        "2026-02-05T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-6-v1",
+        "Global Anthropic Claude Opus 4.6",
+        "Anthropic Claude Opus 4.6",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2026-02-05T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-sonnet-5",
+        "anthropic.claude-sonnet-5",
+        "US Anthropic Claude Sonnet 5",
+        "Anthropic Claude Sonnet 5",
+        US4,
+        false,
+        "2026-06-30T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-sonnet-5",
+        "anthropic.claude-sonnet-5",
+        "EU Anthropic Claude Sonnet 5",
+        "Anthropic Claude Sonnet 5",
+        EU4,
+        false,
+        "2026-06-30T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-sonnet-5",
+        "anthropic.claude-sonnet-5",
+        "Global Anthropic Claude Sonnet 5",
+        "Anthropic Claude Sonnet 5",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2026-06-30T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-haiku-5-5",
+        "anthropic.claude-haiku-5-5",
+        "US Anthropic Claude Haiku 5.5",
+        "Anthropic Claude Haiku 5.5",
+        US4,
+        false,
+        "2026-10-07T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-haiku-5-5",
+        "anthropic.claude-haiku-5-5",
+        "EU Anthropic Claude Haiku 5.5",
+        "Anthropic Claude Haiku 5.5",
+        EU4,
+        false,
+        "2026-10-07T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-haiku-5-5",
+        "anthropic.claude-haiku-5-5",
+        "Global Anthropic Claude Haiku 5.5",
+        "Anthropic Claude Haiku 5.5",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2026-10-07T00:00:00Z"
+    ),
+    profile!(
+        "us.anthropic.claude-opus-5-5",
+        "anthropic.claude-opus-5-5",
+        "US Anthropic Claude Opus 5.5",
+        "Anthropic Claude Opus 5.5",
+        US4,
+        false,
+        "2026-11-24T00:00:00Z"
+    ),
+    profile!(
+        "eu.anthropic.claude-opus-5-5",
+        "anthropic.claude-opus-5-5",
+        "EU Anthropic Claude Opus 5.5",
+        "Anthropic Claude Opus 5.5",
+        EU4,
+        false,
+        "2026-11-24T00:00:00Z"
+    ),
+    profile!(
+        "global.anthropic.claude-opus-5-5",
+        "anthropic.claude-opus-5-5",
+        "Global Anthropic Claude Opus 5.5",
+        "Anthropic Claude Opus 5.5",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2026-11-24T00:00:00Z"
+    ),
+    profile!(
+        "us.amazon.nova-2-lite-v1:0",
+        "amazon.nova-2-lite-v1:0",
+        "US Nova 2 Lite",
+        "Nova 2 Lite",
+        US3,
+        false,
+        "2025-12-02T00:00:00Z"
+    ),
+    profile!(
+        "eu.amazon.nova-2-lite-v1:0",
+        "amazon.nova-2-lite-v1:0",
+        "EU Nova 2 Lite",
+        "Nova 2 Lite",
+        EU4,
+        false,
+        "2025-12-02T00:00:00Z"
+    ),
+    profile!(
+        "global.amazon.nova-2-lite-v1:0",
+        "amazon.nova-2-lite-v1:0",
+        "Global Nova 2 Lite",
+        "Nova 2 Lite",
+        GLOBAL_DESTINATIONS,
+        true,
+        "2025-12-02T00:00:00Z"
+    ),
+    profile!(
+        "us.meta.llama4-maverick-17b-instruct-v1:0",
+        "meta.llama4-maverick-17b-instruct-v1:0",
+        "US Meta Llama 4 Maverick 17B Instruct",
+        "Meta Llama 4 Maverick 17B Instruct",
+        US3,
+        false,
+        "2025-04-29T00:00:00Z"
     ),
 ];
 
@@ -554,6 +976,28 @@ mod tests {
             nova.inference_types("us-east-1"),
             vec!["ON_DEMAND", "INFERENCE_PROFILE"]
         );
+    }
+
+    #[test]
+    fn todays_models_are_served_and_retired_ones_still_resolve() {
+        for id in [
+            "us.anthropic.claude-opus-5-5",
+            "global.anthropic.claude-opus-5-5",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "global.anthropic.claude-sonnet-4-6",
+            "us.anthropic.claude-sonnet-5",
+            "us.anthropic.claude-haiku-5-5",
+            "us.amazon.nova-2-lite-v1:0",
+            "us.meta.llama4-maverick-17b-instruct-v1:0",
+        ] {
+            assert!(system_profile("us-east-1", id).is_some(), "{id}");
+        }
+        let retired = foundation_model("anthropic.claude-sonnet-4-5-20250929-v1:0").unwrap();
+        assert_eq!(retired.lifecycle, "LEGACY");
+        assert!(model_listed_in(retired, "us-east-1"));
+        let embed = foundation_model("amazon.titan-embed-text-v2:0").unwrap();
+        assert_eq!(embed.output_modalities, ["EMBEDDING"]);
+        assert_eq!(embed.inference_types("us-east-1"), vec!["ON_DEMAND"]);
     }
 
     #[test]

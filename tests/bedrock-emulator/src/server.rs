@@ -256,6 +256,13 @@ async fn route(
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     tracing::debug!(region = %ctx.region, method = %method, path = %parts.uri.path(), "request");
     let result = match (&method, segs.as_slice()) {
+        (&Method::POST, ["model", model_id, "count-tokens"]) => {
+            let rctx = RuntimeContext {
+                state: state.clone(),
+                request: ctx,
+            };
+            return boxed(runtime::count_tokens(&rctx, model_id, &bytes));
+        }
         (&Method::POST, ["model", model_id, op]) => {
             match runtime::Operation::from_path_suffix(op) {
                 Some(op) => {

@@ -596,7 +596,7 @@ async fn every_entry_of_the_bad_input_corpus_gets_a_specific_4xx() {
 #[tokio::test]
 async fn the_function_url_events_get_the_statuses_their_names_promise() {
     let config = shared::config::ProfileConfig::parse(
-        &format!("models: [\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninferenceProfiles:\n  \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{ARN}\"\n"),
+        &format!("models: [\"us.anthropic.claude-opus-5-5\"]\ninferenceProfiles:\n  \"us.anthropic.claude-opus-5-5\": \"{ARN}\"\n"),
         |_| None,
     )
     .unwrap();
@@ -930,8 +930,8 @@ async fn the_tenant_events_are_served_as_their_tenant() {
     use crate::auth::{AuthMode, Authenticator};
     use shared::tenants::TenantsConfig;
     let doc = format!(
-        "models: [\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninferenceProfiles:\n  \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{ARN}\"\n\
-         tenants:\n  team-a:\n    apiKeys: [e15d388571c6cc808017b58600f644309709d68ec20ef11c132b99ac48e92a66]\n    principals: [\"arn:aws:sts::123456789012:assumed-role/TeamA/*\"]\n    inferenceProfiles:\n      \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\": \"{WEST_ARN}\"\n"
+        "models: [\"us.anthropic.claude-opus-5-5\"]\ninferenceProfiles:\n  \"us.anthropic.claude-opus-5-5\": \"{ARN}\"\n\
+         tenants:\n  team-a:\n    apiKeys: [e15d388571c6cc808017b58600f644309709d68ec20ef11c132b99ac48e92a66]\n    principals: [\"arn:aws:sts::123456789012:assumed-role/TeamA/*\"]\n    inferenceProfiles:\n      \"us.anthropic.claude-opus-5-5\": \"{WEST_ARN}\"\n"
     );
     let config = shared::config::ProfileConfig::parse(&doc, |_| None).unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/router");

@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::fail::Fail;
-use super::models::{Capabilities, Reasoning};
+use super::models::{Capabilities, Reasoning, ThinkingTypes};
 use super::responder::{self, Prompt, Reply, ToolChoice, ToolDef};
 
 /// AWS's wording for a constraint failure on one member.
@@ -733,8 +733,26 @@ pub fn reasoning_requested(
         .filter(|v| !v.is_null());
     match (caps.reasoning, thinking, reasoning_config) {
         (Some(Reasoning::Thinking), Some(t), _) => {
-            if t.get("type").and_then(Value::as_str) != Some("enabled") {
-                return Ok(false);
+            match t.get("type").and_then(Value::as_str) {
+                Some("enabled") if caps.thinking_types == ThinkingTypes::Adaptive => {
+                    return Err(Fail::validation(
+                        "The model returned the following errors: thinking.type.enabled is not supported for this model. Use thinking.type.adaptive instead.",
+                    ));
+                }
+                Some("enabled") => {}
+                Some("adaptive") if caps.thinking_types == ThinkingTypes::Budget => {
+                    return Err(Fail::validation(
+                        "The model returned the following errors: thinking.type.adaptive is not supported for this model. Use thinking.type.enabled with budget_tokens instead.",
+                    ));
+                }
+                // Adaptive thinking decides its own budget; it only needs room to answer.
+                Some("adaptive") => return Ok(true),
+                Some("disabled") => return Ok(false),
+                _ => {
+                    return Err(Fail::validation(
+                        "The model returned the following errors: thinking.type: Input tag does not match any of the expected tags: 'enabled', 'adaptive', 'disabled'",
+                    ));
+                }
             }
             let budget = t.get("budget_tokens").and_then(Value::as_u64).ok_or_else(|| {
                 Fail::validation("The model returned the following errors: thinking.enabled.budget_tokens: Field required")

@@ -30,6 +30,7 @@ pub fn parse(body: &Value, caps: &Capabilities, foundation_model_id: &str) -> Re
         Family::Anthropic => parse_anthropic(body, caps),
         Family::Nova => parse_nova(body, caps),
         Family::Llama => parse_llama(body, caps),
+        Family::Embedding(embedder) => super::embed::parse(body, embedder),
         Family::Other => Err(Fail::validation(format!(
             "The local Bedrock has no native request format for {foundation_model_id}; use Converse for this model."
         ))),
@@ -95,8 +96,151 @@ fn anthropic_text(
     Ok(own)
 }
 
+/// The only `anthropic_version` Bedrock takes in an InvokeModel body.
+pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+
+/// Top-level keys every Claude model takes on InvokeModel. `model` and `stream` are not among
+/// them: Bedrock takes the model from the path and the streaming from the operation.
+const ANTHROPIC_KEYS: &[&str] = &[
+    "anthropic_version",
+    "anthropic_beta",
+    "max_tokens",
+    "messages",
+    "system",
+    "stop_sequences",
+    "temperature",
+    "top_p",
+    "top_k",
+    "tools",
+    "tool_choice",
+    "metadata",
+];
+
+/// Refuses keys the model does not take and betas it does not know, as Bedrock does.
+fn check_anthropic_keys(body: &Value, caps: &Capabilities) -> Result<(), Fail> {
+    let version = required(body, "anthropic_version")?;
+    if version.as_str() != Some(BEDROCK_ANTHROPIC_VERSION) {
+        return Err(malformed(&format!(
+            "#/anthropic_version: {} is not a valid enum value",
+            version
+                .as_str()
+                .map_or_else(|| version.to_string(), str::to_string)
+        )));
+    }
+    let betas: Vec<&str> = match body.get("anthropic_beta") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|b| {
+                b.as_str()
+                    .ok_or_else(|| malformed("#/anthropic_beta: expected type: String"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(malformed("#/anthropic_beta: expected type: JSONArray")),
+    };
+    if betas.iter().any(|b| !caps.accepts_beta(b)) {
+        return Err(Fail::validation("invalid beta flag"));
+    }
+    let Some(object) = body.as_object() else {
+        return Err(malformed("#: expected type: JSONObject"));
+    };
+    for key in object.keys() {
+        let allowed = ANTHROPIC_KEYS.contains(&key.as_str())
+            || (key == "thinking" && caps.reasoning.is_some())
+            || (key == "context_management" && betas.contains(&"context-management-2025-06-27"))
+            || (key == "output_config" && caps.accepts_beta("effort-2025-11-24"));
+        if !allowed {
+            return Err(malformed(&format!(
+                "#: extraneous key [{key}] is not permitted"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Most `cache_control` blocks one request may carry.
+const MAX_CACHE_CHECKPOINTS: usize = 4;
+
+/// The tokens one block adds to the prompt, counted as the input count counts them.
+fn block_tokens(block: &Value) -> u32 {
+    let count = responder::count_tokens;
+    match block {
+        Value::String(s) => count(s),
+        _ => match block.get("type").and_then(Value::as_str) {
+            Some("text") => block.get("text").and_then(Value::as_str).map_or(0, count),
+            Some("tool_result") => match block.get("content") {
+                Some(Value::String(s)) => count(s),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .map(count)
+                    .sum(),
+                _ => 0,
+            },
+            Some("tool_use") => block.get("input").map_or(0, |i| count(&i.to_string())),
+            // A tool definition: its name and input schema.
+            _ if block.get("name").is_some() => {
+                block.get("name").and_then(Value::as_str).map_or(0, count)
+                    + count(
+                        &block
+                            .get("input_schema")
+                            .cloned()
+                            .unwrap_or_else(|| json!({}))
+                            .to_string(),
+                    )
+            }
+            _ => 0,
+        },
+    }
+}
+
+/// The prompt prefixes ending at each `cache_control` block, in Anthropic's cache order
+/// (tools, then system, then messages): a digest of the prefix and its token count.
+fn cache_checkpoints(body: &Value) -> Result<Vec<(String, u32)>, Fail> {
+    let mut blocks: Vec<Value> = Vec::new();
+    if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+        blocks.extend(tools.iter().cloned());
+    }
+    if let Some(Value::Array(system)) = body.get("system") {
+        blocks.extend(system.iter().cloned());
+    } else if let Some(system) = body.get("system").filter(|s| s.is_string()) {
+        blocks.push(system.clone());
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for message in messages {
+            match message.get("content") {
+                Some(Value::Array(content)) => blocks.extend(content.iter().cloned()),
+                Some(other) => blocks.push(other.clone()),
+                None => {}
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    let mut tokens = 0;
+    let mut checkpoints = Vec::new();
+    for mut block in blocks {
+        tokens += block_tokens(&block);
+        let marked = block
+            .as_object_mut()
+            .and_then(|o| o.remove("cache_control"))
+            .is_some();
+        hasher.update(block.to_string().as_bytes());
+        if marked {
+            let digest = hasher.clone().finalize();
+            checkpoints.push((digest.iter().map(|b| format!("{b:02x}")).collect(), tokens));
+        }
+    }
+    if checkpoints.len() > MAX_CACHE_CHECKPOINTS {
+        return Err(Fail::validation(format!(
+            "The model returned the following errors: A maximum of {MAX_CACHE_CHECKPOINTS} blocks with cache_control may be provided. Found {}.",
+            checkpoints.len()
+        )));
+    }
+    Ok(checkpoints)
+}
+
 fn parse_anthropic(body: &Value, caps: &Capabilities) -> Result<Prompt, Fail> {
-    required(body, "anthropic_version")?;
+    check_anthropic_keys(body, caps)?;
     let max = required(body, "max_tokens")?;
     let messages = required(body, "messages")?
         .as_array()
@@ -213,6 +357,12 @@ fn parse_anthropic(body: &Value, caps: &Capabilities) -> Result<Prompt, Fail> {
         prompt.max_tokens,
         prompt.tool_choice.as_ref(),
     )?;
+    if let Some(min) = caps.cache_min_tokens {
+        prompt.cache_checkpoints = cache_checkpoints(body)?
+            .into_iter()
+            .filter(|(_, tokens)| *tokens >= min)
+            .collect();
+    }
     Ok(prompt)
 }
 
@@ -339,7 +489,8 @@ pub fn response(
             "stop_reason": reply.stop_reason.as_str(),
             "stop_sequence": reply.stop_sequence,
             "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+                      "cache_creation_input_tokens": reply.cache_write_tokens,
+                      "cache_read_input_tokens": reply.cache_read_tokens},
         }),
         Family::Nova => {
             let converse = converse::response(reply, 0);
@@ -351,6 +502,15 @@ pub fn response(
                           "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0},
             })
         }
+        Family::Embedding(embedder) => match &prompt.embedding {
+            Some(request) => super::embed::response(
+                embedder,
+                request,
+                reply.input_tokens,
+                &message_id(&prompt.last_user_text),
+            ),
+            None => json!({}),
+        },
         Family::Llama | Family::Other => json!({
             "generation": reply.text.clone().unwrap_or_default(),
             "prompt_token_count": reply.input_tokens,
@@ -415,6 +575,8 @@ pub fn stream_chunks(
                 json!({ name: payload })
             })
             .collect(),
+        // Embedding models do not stream; the operation refuses them before this.
+        Family::Embedding(_) => Vec::new(),
         Family::Llama | Family::Other => {
             let text = reply.text.clone().unwrap_or_default();
             let pieces = responder::chunks(&text);
@@ -487,6 +649,182 @@ mod tests {
             .filter_map(|c| c["delta"]["text"].as_str())
             .collect();
         assert_eq!(text, out["content"][0]["text"]);
+    }
+
+    fn claude_body(extra: Value) -> Value {
+        let mut body = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+                              "messages": [{"role": "user", "content": "Hello there"}]});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    }
+
+    fn refusal(id: &str, body: Value) -> String {
+        match parse(&body, &capabilities(id), id) {
+            Ok(_) => panic!("accepted {body}"),
+            Err(e) => {
+                assert_eq!(e.code, "ValidationException");
+                e.message
+            }
+        }
+    }
+
+    #[test]
+    fn anthropic_bodies_are_refused_as_bedrock_refuses_them() {
+        const OPUS55: &str = "anthropic.claude-opus-5-5";
+        let e = refusal(
+            SONNET,
+            claude_body(json!({"anthropic_version": "2023-06-01"})),
+        );
+        assert!(
+            e.contains("#/anthropic_version: 2023-06-01 is not a valid enum value"),
+            "{e}"
+        );
+        for key in ["foo", "model", "stream"] {
+            let e = refusal(SONNET, claude_body(json!({ key: true })));
+            assert_eq!(
+                e,
+                format!(
+                    "Malformed input request: #: extraneous key [{key}] is not permitted, please reformat your input and try again."
+                )
+            );
+        }
+        let e = refusal(OPUS55, claude_body(json!({"max_tokens": 128_001})));
+        assert!(e.contains("exceeds the model limit of 128000"), "{e}");
+        let e = refusal(
+            OPUS55,
+            claude_body(
+                json!({"anthropic_beta": ["interleaved-thinking-2025-05-14", "claude-code-20250219"]}),
+            ),
+        );
+        assert_eq!(e, "invalid beta flag");
+        // A beta newer than the model is refused too.
+        let e = refusal(
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            claude_body(json!({"anthropic_beta": ["context-management-2025-06-27"]})),
+        );
+        assert_eq!(e, "invalid beta flag");
+        let e = refusal(
+            SONNET,
+            claude_body(json!({"anthropic_beta": "context-1m-2025-08-07"})),
+        );
+        assert!(e.contains("expected type: JSONArray"), "{e}");
+        // context_management is a key only with its beta.
+        let e = refusal(
+            SONNET,
+            claude_body(json!({"context_management": {"edits": []}})),
+        );
+        assert!(e.contains("extraneous key [context_management]"), "{e}");
+        let e = refusal(
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            claude_body(json!({"thinking": {"type": "enabled", "budget_tokens": 1024}})),
+        );
+        assert!(e.contains("extraneous key [thinking]"), "{e}");
+    }
+
+    #[test]
+    fn claude_code_shaped_bodies_are_accepted_on_the_models_that_take_them() {
+        const OPUS55: &str = "anthropic.claude-opus-5-5";
+        let body = claude_body(json!({
+            "max_tokens": 128_000,
+            "anthropic_beta": ["interleaved-thinking-2025-05-14", "context-management-2025-06-27", "effort-2025-11-24"],
+            "thinking": {"type": "adaptive"},
+            "context_management": {"edits": []},
+            "output_config": {"effort": "high"},
+            "metadata": {"user_id": "u"},
+            "system": [{"type": "text", "text": "You are terse."}],
+        }));
+        let prompt = parse(&body, &capabilities(OPUS55), OPUS55).unwrap();
+        assert!(prompt.reasoning);
+        let reply = responder::respond(&prompt);
+        let out = response(Family::Anthropic, &reply, &prompt, OPUS55);
+        assert_eq!(out["content"][0]["type"], "thinking");
+        assert!(out["content"][0]["signature"].is_string());
+        let e = refusal(
+            OPUS55,
+            claude_body(
+                json!({"max_tokens": 4000, "thinking": {"type": "enabled", "budget_tokens": 2000}}),
+            ),
+        );
+        assert!(e.contains("Use thinking.type.adaptive"), "{e}");
+        let e = refusal(
+            SONNET,
+            claude_body(json!({"thinking": {"type": "adaptive"}})),
+        );
+        assert!(e.contains("thinking.type.adaptive is not supported"), "{e}");
+    }
+
+    #[test]
+    fn a_repeated_cached_prefix_is_written_once_then_read() {
+        let long = "word ".repeat(1500);
+        let body = claude_body(json!({
+            "system": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral"}}],
+        }));
+        let caps = capabilities(SONNET);
+        let prompt = parse(&body, &caps, SONNET).unwrap();
+        assert_eq!(prompt.cache_checkpoints.len(), 1);
+        assert_eq!(prompt.cache_checkpoints[0].1, 1500);
+        let mut cache = std::collections::HashSet::new();
+        let mut first = responder::respond(&prompt);
+        let total = first.input_tokens;
+        first.apply_prompt_cache(&prompt.cache_checkpoints, &mut cache);
+        assert_eq!(
+            (first.cache_write_tokens, first.cache_read_tokens),
+            (1500, 0)
+        );
+        assert_eq!(first.input_tokens, total - 1500);
+        let mut second = responder::respond(&prompt);
+        second.apply_prompt_cache(&prompt.cache_checkpoints, &mut cache);
+        assert_eq!(
+            (second.cache_write_tokens, second.cache_read_tokens),
+            (0, 1500)
+        );
+        let out = response(Family::Anthropic, &second, &prompt, SONNET);
+        assert_eq!(out["usage"]["cache_read_input_tokens"], 1500);
+        assert_eq!(out["usage"]["input_tokens"], total - 1500);
+
+        // Below the model's minimum (4096 for Haiku 4.5) nothing is cached.
+        const HAIKU: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
+        let prompt = parse(&body, &capabilities(HAIKU), HAIKU).unwrap();
+        assert!(prompt.cache_checkpoints.is_empty());
+
+        let marked = json!({"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}});
+        let e = refusal(
+            SONNET,
+            claude_body(json!({"system": [marked, marked, marked, marked, marked]})),
+        );
+        assert!(
+            e.contains("A maximum of 4 blocks with cache_control"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_streamed_tool_call_arrives_as_input_json_deltas() {
+        let body = claude_body(json!({
+            "messages": [{"role": "user", "content": "use get_weather for Paris"}],
+            "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}],
+            "tool_choice": {"type": "tool", "name": "get_weather"},
+        }));
+        let prompt = parse(&body, &capabilities(SONNET), SONNET).unwrap();
+        let reply = responder::respond(&prompt);
+        let chunks = stream_chunks(Family::Anthropic, &reply, &prompt, SONNET);
+        let types: Vec<&str> = chunks.iter().filter_map(|c| c["type"].as_str()).collect();
+        assert_eq!(types.first(), Some(&"message_start"));
+        assert!(types.ends_with(&["content_block_stop", "message_delta", "message_stop"]));
+        let json: String = chunks
+            .iter()
+            .filter(|c| c["delta"]["type"] == "input_json_delta")
+            .filter_map(|c| c["delta"]["partial_json"].as_str())
+            .collect();
+        let input: Value = serde_json::from_str(&json).unwrap();
+        assert!(input["city"].is_string());
+        let delta = chunks
+            .iter()
+            .find(|c| c["type"] == "message_delta")
+            .unwrap();
+        assert_eq!(delta["delta"]["stop_reason"], "tool_use");
     }
 
     #[test]

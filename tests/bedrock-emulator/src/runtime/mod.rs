@@ -3,6 +3,8 @@
 //! logs delivered to CloudWatch Logs, and injectable faults. See docs/emulator-runtime.md.
 
 mod converse;
+mod count;
+mod embed;
 mod eventstream;
 mod fail;
 mod faults;
@@ -61,6 +63,9 @@ pub struct RuntimeState {
     logs: logs::Shipper,
     pace_ms: AtomicU64,
     seed: Mutex<RuntimeSeed>,
+    /// Prompt-cache entries: foundation-model ID and prefix digest. Kept until the next reset
+    /// (no TTL), so a repeated prefix reads from the cache deterministically.
+    prompt_cache: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Unpaced, no faults. `Emulator::start` then hands over the starting pace (`--pace-ms`, the
@@ -72,6 +77,7 @@ impl Default for RuntimeState {
             logs: logs::Shipper::default(),
             pace_ms: AtomicU64::new(0),
             seed: Mutex::new(RuntimeSeed::default()),
+            prompt_cache: Mutex::new(std::collections::HashSet::new()),
         }
     }
 }
@@ -81,6 +87,10 @@ impl RuntimeState {
     pub fn reset(&self) {
         let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).clone();
         self.faults.clear();
+        self.prompt_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         for spec in seed.faults {
             // Checked when the seed was accepted, so this cannot fail.
             let _ = self.faults.add(spec);
@@ -105,6 +115,14 @@ impl RuntimeState {
         *self.seed.lock().unwrap_or_else(|p| p.into_inner()) = seed;
         self.reset();
         Ok(())
+    }
+
+    /// Runs `f` on the prompt cache.
+    fn with_prompt_cache<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::HashSet<String>) -> T,
+    ) -> T {
+        f(&mut self.prompt_cache.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The pause between stream events for calls that do not set their own.
@@ -142,6 +160,18 @@ pub async fn handle(
     request: Request<Bytes>,
 ) -> Response<Body> {
     let mut response = service::serve(ctx, op, model_id, request).await;
+    if let Ok(id) = HeaderValue::from_str(&ctx.request.request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", id);
+    }
+    response
+}
+
+/// Serves CountTokens (`POST /model/{modelId}/count-tokens`).
+pub fn count_tokens(ctx: &RuntimeContext, model_id: &str, body: &[u8]) -> Response<Body> {
+    let mut response = match count::count(ctx, model_id, body) {
+        Ok(value) => admin_json(StatusCode::OK, value),
+        Err(fail) => service::error_response(&fail),
+    };
     if let Ok(id) = HeaderValue::from_str(&ctx.request.request_id) {
         response.headers_mut().insert("x-amzn-RequestId", id);
     }

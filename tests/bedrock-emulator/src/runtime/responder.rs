@@ -55,6 +55,11 @@ pub struct Prompt {
     pub tools: Vec<ToolDef>,
     pub tool_choice: Option<ToolChoice>,
     pub reasoning: bool,
+    /// Digest and token count of each prompt prefix marked for caching that is long enough
+    /// to be cached, shortest first.
+    pub cache_checkpoints: Vec<(String, u32)>,
+    /// An embedding model's request (texts, dimensions, output types).
+    pub embedding: Option<super::embed::EmbedRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,8 +97,13 @@ pub struct Reply {
     pub stop_reason: StopReason,
     /// The stop sequence that ended the text, when one did.
     pub stop_sequence: Option<String>,
+    /// Uncached input tokens (the whole input when nothing was cached).
     pub input_tokens: u32,
     pub output_tokens: u32,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: u32,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u32,
 }
 
 /// Splits text into tokens as defined above, keeping each token's byte range.
@@ -185,14 +195,19 @@ fn pick_tool(prompt: &Prompt) -> Option<&ToolDef> {
 }
 
 /// Produces the reply. A forced tool choice (`any`/`tool`) gets no leading text, as models do.
-pub fn respond(prompt: &Prompt) -> Reply {
-    let seed = digest(&prompt.last_user_text);
-    let input_tokens = prompt
+/// The input tokens of a prompt: what InvokeModel and Converse report and CountTokens counts.
+pub fn input_tokens(prompt: &Prompt) -> u32 {
+    prompt
         .texts
         .iter()
         .map(|t| count_tokens(t))
         .sum::<u32>()
-        .max(1);
+        .max(1)
+}
+
+pub fn respond(prompt: &Prompt) -> Reply {
+    let seed = digest(&prompt.last_user_text);
+    let input_tokens = input_tokens(prompt);
     let echo: String = prompt.last_user_text.chars().take(200).collect();
 
     let reasoning_text = prompt.reasoning.then(|| {
@@ -286,6 +301,39 @@ pub fn respond(prompt: &Prompt) -> Reply {
         stop_sequence,
         input_tokens,
         output_tokens,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+    }
+}
+
+impl Reply {
+    /// Splits the input count into cache reads, cache writes and the rest: the longest
+    /// checkpoint already in `cache` is read, the longest one after it is written, and every
+    /// checkpoint is cached from now on.
+    pub fn apply_prompt_cache(
+        &mut self,
+        checkpoints: &[(String, u32)],
+        cache: &mut std::collections::HashSet<String>,
+    ) {
+        let read = checkpoints
+            .iter()
+            .filter(|(digest, _)| cache.contains(digest))
+            .map(|(_, tokens)| *tokens)
+            .max()
+            .unwrap_or(0);
+        let written = checkpoints
+            .iter()
+            .map(|(_, tokens)| *tokens)
+            .max()
+            .unwrap_or(0)
+            .saturating_sub(read);
+        for (digest, _) in checkpoints {
+            cache.insert(digest.clone());
+        }
+        let cached = (read + written).min(self.input_tokens);
+        self.cache_read_tokens = read.min(cached);
+        self.cache_write_tokens = cached - self.cache_read_tokens;
+        self.input_tokens -= cached;
     }
 }
 

@@ -52,7 +52,7 @@ pub const PACE_HEADER: &str = "x-emulator-pace-ms";
 
 pub const MARKETPLACE_DENIED: &str = "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 15 minutes.";
 
-fn from_api(e: ApiError) -> Fail {
+pub(super) fn from_api(e: ApiError) -> Fail {
     Fail {
         code: canonical_code(&e.error_type).unwrap_or("InternalServerException"),
         status: e.status.as_u16(),
@@ -88,6 +88,8 @@ struct Draft {
     model_id: String,
     input: Value,
     input_tokens: u32,
+    cache_read_tokens: u32,
+    cache_write_tokens: u32,
     request_metadata: Option<Map<String, Value>>,
     inference_region: Option<String>,
     started: Instant,
@@ -111,8 +113,8 @@ fn log_record(
     text_delivery: bool,
 ) -> Value {
     let rc = &ctx.request;
-    let mut input =
-        json!({"inputContentType": "application/json", "inputTokenCount": draft.input_tokens});
+    let mut input = json!({"inputContentType": "application/json", "inputTokenCount": draft.input_tokens,
+        "cacheReadInputTokenCount": draft.cache_read_tokens, "cacheWriteInputTokenCount": draft.cache_write_tokens});
     if text_delivery {
         input["inputBodyJson"] = draft.input.clone();
     }
@@ -290,6 +292,9 @@ async fn prepare(
             Fail::validation(format!("Malformed input request: the body is not valid JSON ({e}), please reformat your input and try again."))
         })?
     };
+    if op.converse() && matches!(caps.family, models::Family::Embedding(_)) {
+        return Err(Fail::validation("This action doesn't support the model that you provided. Try again with a supported text or chat model.").into());
+    }
     let prompt = if op.converse() {
         let checked = converse::check(&body, &caps)?;
         draft.request_metadata = checked.request_metadata;
@@ -300,8 +305,25 @@ async fn prepare(
         draft.request_metadata = header_metadata(request)?;
         invoke::parse(&body, &caps, &model.foundation_model_id)?
     };
-    let reply = responder::respond(&prompt);
+    let mut reply = responder::respond(&prompt);
+    if prompt.embedding.is_some() {
+        // An embedding has no output tokens; Bedrock reports 0.
+        reply.output_tokens = 0;
+    }
+    if !prompt.cache_checkpoints.is_empty() {
+        // Cache entries are per foundation model, as Bedrock's are.
+        let keyed: Vec<(String, u32)> = prompt
+            .cache_checkpoints
+            .iter()
+            .map(|(digest, tokens)| (format!("{}/{digest}", model.foundation_model_id), *tokens))
+            .collect();
+        ctx.state
+            .runtime
+            .with_prompt_cache(|cache| reply.apply_prompt_cache(&keyed, cache));
+    }
     draft.input_tokens = reply.input_tokens;
+    draft.cache_read_tokens = reply.cache_read_tokens;
+    draft.cache_write_tokens = reply.cache_write_tokens;
     Ok(Prepared {
         model,
         caps,
@@ -325,6 +347,8 @@ pub async fn serve(
         model_id: model_id.to_string(),
         input,
         input_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
         request_metadata: None,
         inference_region: None,
         started: Instant::now(),
@@ -387,6 +411,8 @@ pub async fn serve(
             let metrics = json!({
                 "inputTokenCount": prepared.reply.input_tokens,
                 "outputTokenCount": prepared.reply.output_tokens,
+                "cacheReadInputTokenCount": prepared.reply.cache_read_tokens,
+                "cacheWriteInputTokenCount": prepared.reply.cache_write_tokens,
                 "invocationLatency": latency(&draft) + pace.as_millis() as u64 * chunks.len() as u64,
                 "firstByteLatency": latency(&draft),
             });

@@ -684,7 +684,7 @@ async fn foundation_models_report_how_they_can_be_invoked() {
     assert_eq!(details.response_streaming_supported(), Some(true));
     assert_eq!(
         details.model_lifecycle().map(|l| l.status().as_str()),
-        Some("ACTIVE")
+        Some("LEGACY")
     );
 
     let by_arn = c
@@ -735,7 +735,7 @@ async fn foundation_models_report_how_they_can_be_invoked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(text.model_summaries().len(), 7);
+    assert_eq!(text.model_summaries().len(), 15);
 
     let err = c
         .get_foundation_model()

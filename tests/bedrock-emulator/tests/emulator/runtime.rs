@@ -1260,3 +1260,131 @@ async fn a_seed_files_runtime_section_sets_faults_and_pace_that_survive_a_reset(
     );
     std::fs::remove_file(&seed).unwrap();
 }
+
+const OPUS_55_PROFILE: &str = "us.anthropic.claude-opus-5-5";
+
+fn messages_body(extra: Value) -> Value {
+    let mut body = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 500,
+                          "messages": [{"role": "user", "content": "How many tokens is this?"}]});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    body
+}
+
+#[tokio::test]
+async fn an_unknown_beta_and_an_extraneous_key_are_sdk_validation_errors() {
+    let h = start().await;
+    for (extra, message) in [
+        (
+            json!({"anthropic_beta": ["claude-code-20250219"]}),
+            "invalid beta flag",
+        ),
+        (
+            json!({"stream": true}),
+            "extraneous key [stream] is not permitted",
+        ),
+    ] {
+        let err = h
+            .client
+            .invoke_model()
+            .model_id(OPUS_55_PROFILE)
+            .body(Blob::new(messages_body(extra).to_string()))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_validation_exception(), "{err:?}");
+        assert!(
+            err.meta().message().unwrap_or_default().contains(message),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn count_tokens_matches_what_invoke_model_and_converse_report() {
+    use brt::types::{ConverseTokensRequest, CountTokensInput, InvokeModelTokensRequest};
+    let h = start().await;
+    let body = messages_body(json!({"system": "You count words."}));
+    let invoked: Value = serde_json::from_slice(
+        h.client
+            .invoke_model()
+            .model_id(OPUS_55_PROFILE)
+            .body(Blob::new(body.to_string()))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .as_ref(),
+    )
+    .unwrap();
+    for model in ["anthropic.claude-opus-5-5", OPUS_55_PROFILE] {
+        let counted = h
+            .client
+            .count_tokens()
+            .model_id(model)
+            .input(CountTokensInput::InvokeModel(
+                InvokeModelTokensRequest::builder()
+                    .body(Blob::new(body.to_string()))
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            i64::from(counted.input_tokens()),
+            invoked["usage"]["input_tokens"].as_i64().unwrap()
+        );
+    }
+    let message = Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text("How many tokens is this?".into()))
+        .build()
+        .unwrap();
+    let conversed = h
+        .client
+        .converse()
+        .model_id(OPUS_55_PROFILE)
+        .messages(message.clone())
+        .send()
+        .await
+        .unwrap();
+    let counted = h
+        .client
+        .count_tokens()
+        .model_id("anthropic.claude-opus-5-5")
+        .input(CountTokensInput::Converse(
+            ConverseTokensRequest::builder().messages(message).build(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        counted.input_tokens(),
+        conversed.usage().unwrap().input_tokens()
+    );
+    let err = h
+        .client
+        .count_tokens()
+        .model_id(NOVA)
+        .input(CountTokensInput::InvokeModel(
+            InvokeModelTokensRequest::builder()
+                .body(Blob::new("{}"))
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+    assert!(
+        err.meta()
+            .message()
+            .unwrap_or_default()
+            .contains("doesn't support counting tokens"),
+        "{err:?}"
+    );
+}
