@@ -327,6 +327,7 @@ class LocalStack:
             "SCAN_RATE_MINUTES": "5",
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         })
+        self.watch_env = watch_env
         # The profile map is written before the router's first (cold) start reads it.
         self.write_profile_map({})
         watch = self.spawn(
@@ -461,6 +462,28 @@ class LocalStack:
                 time.sleep(1)
         raise StackError("the router did not answer /health")
 
+    def start_tls_router(self) -> None:
+        """Serves the router's Function URL over https too, with a certificate from a local CA
+        made for this run: botocore sends a Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`) only
+        over https. A second `cargo lambda watch` serves it, so the plain URL stays as it was;
+        it starts after the warm-up, so the router is already built."""
+        from local_tls import write_local_tls
+
+        port = self.args.tls_port
+        if not port_is_free(port):
+            raise StackError(f"port {port} for the https router is in use; pick another with --tls-port")
+        self.tls = write_local_tls(STATE_DIR / "tls")
+        env = {k: v for k, v in self.watch_env.items() if k != "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"}
+        watch = self.spawn(
+            "cargo lambda watch (https)",
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-p", "router", "--bin", "router",
+             "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--timeout", "300",
+             "--ignore-changes", "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]],
+            env, STATE_DIR / "lambda-watch-tls.log")
+        wait_for_port(port, watch, "cargo lambda watch (https)", 120)
+        self.router_https_url = f"https://127.0.0.1:{port}/lambda-url/router"
+        log(f"Router over https       {self.router_https_url} (CA: {self.tls['ca']})")
+
     def announce(self) -> None:
         base = f"{self.lambda_url}/lambda-url/router"
         model = EXAMPLE_PROFILES[0][0]
@@ -472,12 +495,17 @@ class LocalStack:
             "lambda_url": self.lambda_url,
             "log_group": LOG_GROUP,
             "verifier_mode": self.args.verifier_mode,
+            "router_https_url": self.router_https_url,
+            "ca_file": self.tls["ca"],
         }
         (STATE_DIR / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
         print(flush=True)
         print(f"Router Function URL: {base}", flush=True)
         print("Try it:", flush=True)
         print(f"  curl -s {base}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{body}'",
+              flush=True)
+        print(f"Over https (Bedrock SDKs, Claude Code): {self.router_https_url}", flush=True)
+        print(f"  trust the local CA: export AWS_CA_BUNDLE={self.tls['ca']} NODE_EXTRA_CA_CERTS={self.tls['ca']}",
               flush=True)
         print("Check that the call went through the profile (the verifier over the last 10 minutes):", flush=True)
         print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-address 127.0.0.1 "
@@ -495,6 +523,8 @@ def main() -> int:
     parser.add_argument("--lambda-port", type=int, default=9000)
     parser.add_argument("--verifier-mode", choices=["schedule", "stream", "both"], default="schedule",
                         help="how the verifier is fed, as the template's VerifierMode (default: schedule)")
+    parser.add_argument("--tls-port", type=int, default=9443,
+                        help="the router's Function URL over https (for Bedrock API keys in the AWS SDKs)")
     args = parser.parse_args()
 
     stack = LocalStack(args)
@@ -511,6 +541,7 @@ def main() -> int:
         stack.write_profile_map(profiles)
         stack.warm_up()
         stack.start_verifier_triggers(stopping)
+        stack.start_tls_router()
         stack.announce()
         while not stopping.is_set():
             for what, proc in stack.children:

@@ -208,6 +208,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
         let r = rt.block_on(router_bench::streaming(&paced, plan.counts));
         section(&mut rows, &mut failures, "streaming", r);
     }
+    if stage("Bedrock-API invoke routes") {
+        let r = rt.block_on(router_bench::invoke(&stack, &paced, plan.counts));
+        section(&mut rows, &mut failures, "invoke routes", r);
+    }
     if stage("anthropic messages (in-process)") {
         let r = rt.block_on(messages_bench::messages(&stack, plan.counts));
         section(&mut rows, &mut failures, "anthropic messages", r);
