@@ -2,7 +2,8 @@
 # Runs the whole product on this machine with no AWS account: moto's CloudWatch Logs, the local
 # Bedrock, the provisioner creating the example profiles and invocation logging through real
 # Create events, and the router and verifier under `cargo lambda watch`. Ctrl-C stops it all.
-# Options: --bedrock-port (4000), --logs-port (4010), --lambda-port (9000).
+# Options: --bedrock-port (4000), --logs-port (4010), --lambda-port (9000),
+# --verifier-mode schedule|stream|both (schedule: as the template's default VerifierMode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/aws-local-env.sh

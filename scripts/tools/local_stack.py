@@ -4,11 +4,18 @@ Starts moto's CloudWatch Logs, the local Bedrock, and the three functions under
 `cargo lambda watch`; provisions the example application inference profiles and invocation
 logging through real CloudFormation Create events sent to the provisioner; writes the router's
 and verifier's profile map; then prints the Function URL and a working curl.
+
+`--verifier-mode` runs the verifier as the template's `VerifierMode` does: `schedule` sends it an
+EventBridge scheduled event every 5 minutes; `stream` stands in for the subscription filter,
+forwarding each new record of the log group to it as an `awslogs` batch within about a second;
+`both` does both.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import gzip
 import json
 import os
 import signal
@@ -42,6 +49,12 @@ EXAMPLE_PROFILES = [
 ]
 UNMAPPED_MODELS = ["anthropic.claude-3-haiku-20240307-v1:0"]
 LOG_GROUP = "/aws/bedrock/model-invocations/local"
+ACCOUNT = "123456789012"
+SUBSCRIPTION_FILTER = "local-stack-verifier"
+# A batch closes at this many events or bytes of messages, whichever comes first.
+BATCH_EVENTS = 10_000
+BATCH_BYTES = 1_048_576
+SCAN_RATE_S = 300
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/local-stack/5b3c9c60-0000-11ef-9000-0a1b2c3d4e5f"
 
 
@@ -118,6 +131,128 @@ class ResponseCollector:
         self.server.shutdown()
 
 
+def awslogs_payload(log_stream: str, events: list[dict], message_type: str = "DATA_MESSAGE") -> dict:
+    """The payload CloudWatch Logs hands a subscribed Lambda: the subscription JSON, gzipped,
+    base64 (with padding). `events` are FilterLogEvents' events (eventId, timestamp, message)."""
+    data = {
+        "messageType": message_type,
+        "owner": ACCOUNT,
+        "logGroup": LOG_GROUP,
+        "logStream": log_stream,
+        "subscriptionFilters": [SUBSCRIPTION_FILTER],
+        "logEvents": [{"id": e["eventId"], "timestamp": e["timestamp"], "message": e["message"]} for e in events],
+    }
+    blob = gzip.compress(json.dumps(data, separators=(",", ":")).encode())
+    return {"awslogs": {"data": base64.b64encode(blob).decode()}}
+
+
+def subscription_batches(events: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Groups events per log stream (a subscription batch holds one stream's events), in order,
+    closing a batch at BATCH_EVENTS events or BATCH_BYTES of messages."""
+    batches: list[tuple[str, list[dict]]] = []
+    open_batches: dict[str, tuple[list[dict], int]] = {}
+    for event in events:
+        stream = event.get("logStreamName", "")
+        batch, size = open_batches.get(stream, ([], 0))
+        if batch and (len(batch) >= BATCH_EVENTS or size + len(event["message"]) > BATCH_BYTES):
+            batches.append((stream, batch))
+            batch, size = [], 0
+        batch.append(event)
+        open_batches[stream] = (batch, size + len(event["message"]))
+    batches.extend((stream, batch) for stream, (batch, _) in open_batches.items() if batch)
+    return batches
+
+
+class SubscriptionDelivery(threading.Thread):
+    """Stands in for a CloudWatch Logs subscription filter on the invocation log group: polls
+    moto's FilterLogEvents every `poll_s` and invokes the verifier with each new batch. A minute
+    of overlap is read again each poll (late arrivals) and de-duplicated by event ID, as a real
+    subscription delivers each event once."""
+
+    OVERLAP_MS = 60_000
+
+    def __init__(self, logs, invoke, stopping: threading.Event, poll_s: float = 1.0) -> None:
+        super().__init__(daemon=True, name="subscription")
+        self.logs = logs
+        self.invoke = invoke
+        self.stopping = stopping
+        self.poll_s = poll_s
+        self.watermark = int(time.time() * 1000)
+        self.seen: dict[str, int] = {}
+        self.journal = STATE_DIR / "stream.log"
+        self.journal.write_text("")
+
+    def new_events(self) -> list[dict]:
+        events = []
+        kwargs = {"logGroupName": LOG_GROUP, "startTime": max(0, self.watermark - self.OVERLAP_MS)}
+        while True:
+            page = self.logs.filter_log_events(**kwargs)
+            for event in page.get("events", []):
+                if event["eventId"] not in self.seen:
+                    self.seen[event["eventId"]] = event["timestamp"]
+                    events.append(event)
+            if not page.get("nextToken") or not page.get("events"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        if events:
+            self.watermark = max(self.watermark, max(e["timestamp"] for e in events))
+        horizon = self.watermark - self.OVERLAP_MS
+        self.seen = {k: ts for k, ts in self.seen.items() if ts >= horizon}
+        return events
+
+    def deliver(self, payload: dict) -> None:
+        answer = self.invoke("verifier", payload)
+        with open(self.journal, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps(answer) + "\n")
+        if isinstance(answer, dict) and "records" in answer:
+            counts = answer.get("counts", {})
+            log(f"stream: {answer['records']} record(s) -> verifier: profiled {counts.get('profiled')}, "
+                f"mapping misses {counts.get('mapping_miss')}, malformed {counts.get('malformed')}")
+        else:
+            log(f"stream: the verifier answered {json.dumps(answer)[:300]}")
+
+    def run(self) -> None:
+        # CloudWatch Logs checks a new subscription's destination with a control message.
+        control = [{"eventId": "", "timestamp": self.watermark,
+                    "message": "CWL CONTROL MESSAGE: Checking health of destination Lambda."}]
+        try:
+            self.deliver(awslogs_payload("", control, message_type="CONTROL_MESSAGE"))
+        except Exception as error:  # noqa: BLE001 (a delivery failure is logged, the poll goes on)
+            log(f"stream: control message not delivered: {error}")
+        while not self.stopping.wait(self.poll_s):
+            try:
+                for stream, batch in subscription_batches(self.new_events()):
+                    self.deliver(awslogs_payload(stream, batch))
+            except Exception as error:  # noqa: BLE001
+                log(f"stream: delivery failed, retrying next poll: {error}")
+
+
+class ScheduledScans(threading.Thread):
+    """Stands in for the template's EventBridge schedule: a scheduled event every SCAN_RATE_S."""
+
+    def __init__(self, invoke, stopping: threading.Event) -> None:
+        super().__init__(daemon=True, name="schedule")
+        self.invoke = invoke
+        self.stopping = stopping
+
+    def run(self) -> None:
+        while not self.stopping.wait(SCAN_RATE_S):
+            now = dt_now_z()
+            event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                     "source": "aws.events", "account": ACCOUNT, "time": now, "region": "us-east-1",
+                     "resources": ["arn:aws:events:us-east-1:123456789012:rule/local-stack-verifier"],
+                     "detail": {}}
+            try:
+                report = self.invoke("verifier", event)
+                log(f"schedule: scan of the 5 minutes before {now}: {json.dumps(report.get('counts'))}")
+            except Exception as error:  # noqa: BLE001
+                log(f"schedule: the scan failed: {error}")
+
+
+def dt_now_z() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 class LocalStack:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -192,6 +327,7 @@ class LocalStack:
             "SCAN_RATE_MINUTES": "5",
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         })
+        self.watch_env = watch_env
         # The profile map is written before the router's first (cold) start reads it.
         self.write_profile_map({})
         watch = self.spawn(
@@ -232,14 +368,35 @@ class LocalStack:
             },
         }
 
+    def logs_client(self):
+        import boto3  # the venv's; imported here so `--help` works without it
+
+        return boto3.client("logs", endpoint_url=self.logs_url, region_name=LOCAL_AWS_ENV["AWS_REGION"],
+                            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+
+    def invoke_direct(self, function: str, event: dict, timeout: float = 300) -> dict:
+        """One invocation through the local runtime's Invoke API (what `cargo lambda invoke`
+        calls), without a process per event."""
+        request = urllib.request.Request(
+            f"{self.lambda_url}/2015-03-31/functions/{function}/invocations",
+            data=json.dumps(event).encode(), headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read() or b"null")
+
+    def start_verifier_triggers(self, stopping: threading.Event) -> None:
+        mode = self.args.verifier_mode
+        if mode in ("stream", "both"):
+            SubscriptionDelivery(self.logs_client(), self.invoke_direct, stopping).start()
+            log("verifier: stream (each new record reaches it within about a second; .local/stream.log)")
+        if mode in ("schedule", "both"):
+            ScheduledScans(self.invoke_direct, stopping).start()
+            log(f"verifier: scheduled scan every {SCAN_RATE_S // 60} minutes")
+
     def create_log_group(self) -> None:
         """The invocation log group, as the template's `InvocationLogGroup` makes it: it exists
         (with its retention) before logging is turned on, not only once the first record lands."""
-        import boto3  # the venv's; imported here so `--help` works without it
-
-        logs = boto3.client("logs", endpoint_url=self.logs_url, region_name=LOCAL_AWS_ENV["AWS_REGION"],
-                            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+        logs = self.logs_client()
         try:
             logs.create_log_group(logGroupName=LOG_GROUP)
         except logs.exceptions.ResourceAlreadyExistsException:
@@ -305,6 +462,28 @@ class LocalStack:
                 time.sleep(1)
         raise StackError("the router did not answer /health")
 
+    def start_tls_router(self) -> None:
+        """Serves the router's Function URL over https too, with a certificate from a local CA
+        made for this run: botocore sends a Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`) only
+        over https. A second `cargo lambda watch` serves it, so the plain URL stays as it was;
+        it starts after the warm-up, so the router is already built."""
+        from local_tls import write_local_tls
+
+        port = self.args.tls_port
+        if not port_is_free(port):
+            raise StackError(f"port {port} for the https router is in use; pick another with --tls-port")
+        self.tls = write_local_tls(STATE_DIR / "tls")
+        env = {k: v for k, v in self.watch_env.items() if k != "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"}
+        watch = self.spawn(
+            "cargo lambda watch (https)",
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-p", "router", "--bin", "router",
+             "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--timeout", "300",
+             "--ignore-changes", "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]],
+            env, STATE_DIR / "lambda-watch-tls.log")
+        wait_for_port(port, watch, "cargo lambda watch (https)", 120)
+        self.router_https_url = f"https://127.0.0.1:{port}/lambda-url/router"
+        log(f"Router over https       {self.router_https_url} (CA: {self.tls['ca']})")
+
     def announce(self) -> None:
         base = f"{self.lambda_url}/lambda-url/router"
         model = EXAMPLE_PROFILES[0][0]
@@ -315,12 +494,18 @@ class LocalStack:
             "logs_url": self.logs_url,
             "lambda_url": self.lambda_url,
             "log_group": LOG_GROUP,
+            "verifier_mode": self.args.verifier_mode,
+            "router_https_url": self.router_https_url,
+            "ca_file": self.tls["ca"],
         }
         (STATE_DIR / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
         print(flush=True)
         print(f"Router Function URL: {base}", flush=True)
         print("Try it:", flush=True)
         print(f"  curl -s {base}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{body}'",
+              flush=True)
+        print(f"Over https (Bedrock SDKs, Claude Code): {self.router_https_url}", flush=True)
+        print(f"  trust the local CA: export AWS_CA_BUNDLE={self.tls['ca']} NODE_EXTRA_CA_CERTS={self.tls['ca']}",
               flush=True)
         print("Check that the call went through the profile (the verifier over the last 10 minutes):", flush=True)
         print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-address 127.0.0.1 "
@@ -336,6 +521,10 @@ def main() -> int:
     parser.add_argument("--bedrock-port", type=int, default=4000)
     parser.add_argument("--logs-port", type=int, default=4010)
     parser.add_argument("--lambda-port", type=int, default=9000)
+    parser.add_argument("--verifier-mode", choices=["schedule", "stream", "both"], default="schedule",
+                        help="how the verifier is fed, as the template's VerifierMode (default: schedule)")
+    parser.add_argument("--tls-port", type=int, default=9443,
+                        help="the router's Function URL over https (for Bedrock API keys in the AWS SDKs)")
     args = parser.parse_args()
 
     stack = LocalStack(args)
@@ -351,6 +540,8 @@ def main() -> int:
         profiles = stack.provision()
         stack.write_profile_map(profiles)
         stack.warm_up()
+        stack.start_verifier_triggers(stopping)
+        stack.start_tls_router()
         stack.announce()
         while not stopping.is_set():
             for what, proc in stack.children:

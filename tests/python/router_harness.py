@@ -9,17 +9,23 @@ The first request makes `cargo lambda watch` compile the router, so `run_router`
 import contextlib
 import json
 import os
+import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
 from conftest import LOCAL_AWS_ENV, REPO, VENV_BIN, free_port
+
+sys.path.insert(0, str(REPO / "scripts" / "tools"))
+from local_tls import write_local_tls  # noqa: E402 (the stack's own certificate maker)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -37,14 +43,15 @@ def admin(emulator, method, path, body=None):
         return json.loads(response.read() or b"{}")
 
 
-def wait_for_health(url, proc, log_path, timeout):
+def wait_for_health(url, proc, log_path, timeout, ca_file=None):
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"cargo lambda watch exited with {proc.returncode}:\n{open(log_path).read()[-4000:]}")
         try:
             # The first request triggers the build; it may take a while to answer.
-            with urllib.request.urlopen(f"{url}/health", timeout=120) as response:
+            with urllib.request.urlopen(f"{url}/health", timeout=120, context=context) as response:
                 if json.loads(response.read()) == {"status": "ok"}:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
@@ -64,10 +71,13 @@ def router_log(url):
 
 
 @contextlib.contextmanager
-def run_router(emulator, config, extra_env=None):
+def run_router(emulator, config, extra_env=None, tls_dir=None):
     """Runs the router under `cargo lambda watch` with `config` as PROFILES_CONFIG; yields its
-    Function URL base (`http://127.0.0.1:PORT/lambda-url/router`)."""
+    Function URL base (`http://127.0.0.1:PORT/lambda-url/router`). With `tls_dir` it is served
+    over https with a certificate from a local CA written there (`tls_dir / "ca.pem"`), as the
+    local stack serves it for the AWS SDKs' Bedrock API keys."""
     port = free_port()
+    tls = write_local_tls(Path(tls_dir)) if tls_dir else None
     env = {**os.environ, **LOCAL_AWS_ENV,
            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
            "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
@@ -81,12 +91,13 @@ def run_router(emulator, config, extra_env=None):
     # --ignore-changes: other work in the tree must not restart the function mid-test.
     proc = subprocess.Popen(
         [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-p", "router", "--bin", "router",
-         "--ignore-changes", "--timeout", "120", "-A", "127.0.0.1", "-P", str(port)],
+         "--ignore-changes", "--timeout", "120", "-A", "127.0.0.1", "-P", str(port),
+         *(["--tls-cert", tls["cert"], "--tls-key", tls["key"]] if tls else [])],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/lambda-url/router"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/lambda-url/router"
     try:
-        wait_for_health(url, proc, log.name, COMPILE_TIMEOUT)
+        wait_for_health(url, proc, log.name, COMPILE_TIMEOUT, tls["ca"] if tls else None)
         _LOG_PATHS[url] = log.name
         yield url
     finally:

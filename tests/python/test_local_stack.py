@@ -24,13 +24,14 @@ from conftest import REPO, VENV_BIN, free_port
 STARTUP_LIMIT_S = 1500
 
 
-@pytest.fixture(scope="module")
-def stack():
+def start_stack(*extra_args: str) -> dict:
+    """Runs scripts/local-stack.sh on free ports until it prints `ready`; its processes are
+    killed with `stop_stack`."""
     ports = {"bedrock": free_port(), "logs": free_port(), "lambda": free_port()}
     proc = subprocess.Popen(
         ["bash", str(REPO / "scripts" / "local-stack.sh"),
          "--bedrock-port", str(ports["bedrock"]), "--logs-port", str(ports["logs"]),
-         "--lambda-port", str(ports["lambda"])],
+         "--lambda-port", str(ports["lambda"]), *extra_args],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     lines = []
@@ -47,10 +48,21 @@ def stack():
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("the local stack did not become ready:\n" + "\n".join(lines[-40:]))
     info = json.loads((REPO / ".local" / "stack.json").read_text())
-    yield {"proc": proc, "lines": lines, "ports": ports, **info}
+    return {"proc": proc, "lines": lines, "ports": ports, **info}
+
+
+def stop_stack(stack: dict) -> None:
+    proc = stack["proc"]
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stack():
+    started = start_stack()
+    yield started
+    stop_stack(started)
 
 
 def post_json(url: str, body: dict) -> dict:

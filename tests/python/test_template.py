@@ -131,3 +131,61 @@ def test_alarm_statistic_is_unchanged_by_a_redelivered_scan(template):
     alarm = template["Resources"]["MappingFailureAlarm"]["Properties"]
     stats = {m["MetricStat"]["Stat"] for m in alarm["Metrics"] if "MetricStat" in m}
     assert stats == {"Maximum"}
+
+
+def _condition_holds(template, name, parameters):
+    """Evaluates one of the template's conditions (Fn::Not, Fn::Equals and Ref are all it uses)."""
+
+    def value(node):
+        if isinstance(node, dict) and "Ref" in node:
+            return parameters.get(node["Ref"], template["Parameters"].get(node["Ref"], {}).get("Default"))
+        if isinstance(node, dict) and "Fn::Equals" in node:
+            left, right = node["Fn::Equals"]
+            return value(left) == value(right)
+        if isinstance(node, dict) and "Fn::Not" in node:
+            return not value(node["Fn::Not"][0])
+        if isinstance(node, dict) and "Condition" in node:
+            return value(template["Conditions"][node["Condition"]])
+        if isinstance(node, str):
+            return node
+        raise AssertionError(f"unexpected condition node {node!r}")
+
+    return value(template["Conditions"][name])
+
+
+def _verifier_triggers(template, mode):
+    resources = template["Resources"]
+    present = set()
+    for name in ("VerifierSchedule", "VerifierSchedulePermission", "VerifierSubscription",
+                 "VerifierSubscriptionPermission"):
+        condition = resources[name].get("Condition")
+        if condition is None or _condition_holds(template, condition, {"VerifierMode": mode}):
+            present.add(name)
+    return present
+
+
+def test_verifier_mode_chooses_the_schedule_the_subscription_or_both(template):
+    parameter = template["Parameters"]["VerifierMode"]
+    assert parameter["AllowedValues"] == ["schedule", "stream", "both"]
+    assert parameter["Default"] == "schedule", "the default keeps today's scheduled scan"
+    assert _verifier_triggers(template, "schedule") == {"VerifierSchedule", "VerifierSchedulePermission"}
+    assert _verifier_triggers(template, "stream") == {"VerifierSubscription", "VerifierSubscriptionPermission"}
+    assert _verifier_triggers(template, "both") == {
+        "VerifierSchedule", "VerifierSchedulePermission", "VerifierSubscription", "VerifierSubscriptionPermission"}
+    rule = template["Resources"]["VerifierSchedule"]["Properties"]
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["VerifierFunction", "Arn"]}
+
+
+def test_the_subscription_feeds_the_verifier_every_record_of_the_invocation_log_group(template):
+    resources = template["Resources"]
+    subscription = resources["VerifierSubscription"]
+    assert subscription["DependsOn"] == "VerifierSubscriptionPermission", "CloudWatch Logs tests delivery on create"
+    properties = subscription["Properties"]
+    assert properties["LogGroupName"] == {"Ref": "InvocationLogGroup"}
+    assert properties["DestinationArn"] == {"Fn::GetAtt": ["VerifierFunction", "Arn"]}
+    assert properties["FilterPattern"] == "", "malformed lines must reach the stream as they reach the scan"
+    permission = resources["VerifierSubscriptionPermission"]["Properties"]
+    assert permission["Principal"] == "logs.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["InvocationLogGroup", "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}

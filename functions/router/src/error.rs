@@ -141,6 +141,12 @@ pub enum RouterError {
         source: BedrockError,
     },
 
+    /// A profile ARN that is not one of the caller's team's profiles: never invoked.
+    #[error(
+        "inference profile `{arn}` is not one of your team's profiles; call one of them or a model your team serves (GET /inference-profiles lists them)"
+    )]
+    ForeignProfile { arn: String },
+
     /// The same answer for a missing and a wrong key, so nothing about what exists leaks.
     #[error(
         "Missing or incorrect API key. Send your key as `Authorization: Bearer <key>` or in the `x-api-key` header."
@@ -244,6 +250,15 @@ pub fn render(err: &RouterError) -> Rendered {
             Some("method_not_allowed"),
             "UnknownOperationException",
         ),
+        RouterError::ForeignProfile { .. } => Rendered {
+            param: Some("modelId".into()),
+            ..plain(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                Some("access_denied"),
+                "AccessDeniedException",
+            )
+        },
         RouterError::Unauthorized => plain(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",

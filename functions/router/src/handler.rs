@@ -231,8 +231,24 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 dialect::anthropic::count_tokens(&mut call, req.headers(), body).await
             }
             Route::Converse(raw_id) => dialect::bedrock::converse(&mut call, raw_id, body).await,
+            Route::Invoke(raw_id) => {
+                dialect::bedrock::invoke::invoke(&mut call, raw_id, req.headers(), body).await
+            }
+            Route::InvokeStream(raw_id) => {
+                dialect::bedrock::invoke::invoke_stream(&mut call, raw_id, req.headers(), body)
+                    .await
+            }
+            Route::CountTokens(raw_id) => {
+                dialect::bedrock::invoke::count_tokens(&mut call, raw_id, body).await
+            }
+            Route::InferenceProfiles => {
+                dialect::bedrock::control::list(&mut call, req.uri().query().unwrap_or("")).await
+            }
+            Route::InferenceProfile(raw_id) => {
+                dialect::bedrock::control::get(&mut call, raw_id).await
+            }
             Route::ConverseStream(raw_id) => {
-                dialect::bedrock::converse_stream(&mut call, raw_id, body).await
+                dialect::bedrock::converse_stream(&mut call, raw_id, req.headers(), body).await
             }
         }
     }
@@ -270,6 +286,11 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             });
         }
         Ok(())
+    }
+
+    /// The Bedrock seam, for reads that need no failover (control-plane lookups).
+    pub fn bedrock(&self) -> &B {
+        &self.inner.bedrock
     }
 
     /// The tenant's directory.

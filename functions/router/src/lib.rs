@@ -15,6 +15,7 @@
 //! - [`converse`]: Converse's wire shapes as typed serde structs.
 //! - [`relay`]: what a route answers, and the one stream relay.
 //! - [`sse`]: server-sent events framing.
+//! - [`eventstream`]: Bedrock's binary event-stream framing.
 //! - [`error`]: the one error type and its rendering in each dialect.
 //! - [`metrics`]: one EMF document per request.
 //! - [`spend`]: the cost of every answer, budgets and rate limits before a call.
@@ -30,6 +31,7 @@ pub mod deadline;
 pub mod dialect;
 pub mod directory;
 pub mod error;
+pub mod eventstream;
 pub mod handler;
 pub mod metrics;
 pub mod profiles;

@@ -50,6 +50,8 @@ pub enum RouteName {
     CountTokens,
     Converse,
     ConverseStream,
+    Invoke,
+    InvokeStream,
     Health,
     Other,
 }
@@ -63,6 +65,8 @@ impl RouteName {
             Self::CountTokens => "count_tokens",
             Self::Converse => "converse",
             Self::ConverseStream => "converse_stream",
+            Self::Invoke => "invoke",
+            Self::InvokeStream => "invoke_stream",
             Self::Health => "health",
             Self::Other => "other",
         }

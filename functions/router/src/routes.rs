@@ -19,16 +19,27 @@ pub enum Route<'a> {
     MessagesCountTokens,
     Converse(&'a str),
     ConverseStream(&'a str),
+    Invoke(&'a str),
+    InvokeStream(&'a str),
+    CountTokens(&'a str),
+    InferenceProfiles,
+    InferenceProfile(&'a str),
 }
 
 /// Every route, for the "no route" answer.
-pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, GET /health";
+pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, POST /model/{modelId}/invoke, POST /model/{modelId}/invoke-with-response-stream, POST /model/{modelId}/count-tokens, GET /inference-profiles, GET /inference-profiles/{id}, GET /health";
 
 impl Route<'_> {
     /// The error and stream dialect the route speaks.
     pub fn dialect(self) -> Dialect {
         match self {
-            Self::Converse(_) | Self::ConverseStream(_) => Dialect::Bedrock,
+            Self::Converse(_)
+            | Self::ConverseStream(_)
+            | Self::Invoke(_)
+            | Self::InvokeStream(_)
+            | Self::CountTokens(_)
+            | Self::InferenceProfiles
+            | Self::InferenceProfile(_) => Dialect::Bedrock,
             Self::Messages | Self::MessagesCountTokens => Dialect::Anthropic,
             Self::Health | Self::Models | Self::Model(_) | Self::ChatCompletions => Dialect::OpenAi,
         }
@@ -38,24 +49,36 @@ impl Route<'_> {
     pub fn name(self) -> RouteName {
         match self {
             Self::Health => RouteName::Health,
-            Self::Models | Self::Model(_) => RouteName::Models,
+            Self::Models | Self::Model(_) | Self::InferenceProfiles | Self::InferenceProfile(_) => {
+                RouteName::Models
+            }
             Self::ChatCompletions => RouteName::ChatCompletions,
             Self::Messages => RouteName::Messages,
             Self::MessagesCountTokens => RouteName::CountTokens,
             Self::Converse(_) => RouteName::Converse,
             Self::ConverseStream(_) => RouteName::ConverseStream,
+            Self::Invoke(_) => RouteName::Invoke,
+            Self::InvokeStream(_) => RouteName::InvokeStream,
+            Self::CountTokens(_) => RouteName::CountTokens,
         }
     }
 
     /// The one method the route answers, as named in an `Allow` header.
     pub fn method(self) -> (Method, &'static str) {
         match self {
-            Self::Health | Self::Models | Self::Model(_) => (Method::GET, "GET"),
+            Self::Health
+            | Self::Models
+            | Self::Model(_)
+            | Self::InferenceProfiles
+            | Self::InferenceProfile(_) => (Method::GET, "GET"),
             Self::ChatCompletions
             | Self::Messages
             | Self::MessagesCountTokens
             | Self::Converse(_)
-            | Self::ConverseStream(_) => (Method::POST, "POST"),
+            | Self::ConverseStream(_)
+            | Self::Invoke(_)
+            | Self::InvokeStream(_)
+            | Self::CountTokens(_) => (Method::POST, "POST"),
         }
     }
 
@@ -82,12 +105,25 @@ pub fn match_route(path: &str) -> Option<Route<'_>> {
         "/v1/chat/completions" => return Some(Route::ChatCompletions),
         "/v1/messages" => return Some(Route::Messages),
         "/v1/messages/count_tokens" => return Some(Route::MessagesCountTokens),
+        "/inference-profiles" => return Some(Route::InferenceProfiles),
         _ => {}
     }
     if let Some(id) = trimmed.strip_prefix("/v1/models/") {
         return label(id).map(Route::Model);
     }
+    if let Some(id) = trimmed.strip_prefix("/inference-profiles/") {
+        return label(id).map(Route::InferenceProfile);
+    }
     let rest = trimmed.strip_prefix("/model/")?;
+    if let Some(id) = rest.strip_suffix("/invoke-with-response-stream") {
+        return label(id).map(Route::InvokeStream);
+    }
+    if let Some(id) = rest.strip_suffix("/invoke") {
+        return label(id).map(Route::Invoke);
+    }
+    if let Some(id) = rest.strip_suffix("/count-tokens") {
+        return label(id).map(Route::CountTokens);
+    }
     if let Some(id) = rest.strip_suffix("/converse-stream") {
         return label(id).map(Route::ConverseStream);
     }

@@ -387,9 +387,32 @@ async fn the_native_routes_speak_converse_and_stream_named_events() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["output"]["message"]["role"], "assistant");
     assert!(v["usage"]["totalTokens"].as_u64().unwrap() > 0);
-    let (status, headers, text) = call(&h, "POST", &format!("{path}-stream"), body).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(headers["content-type"], "text/event-stream");
+    let response = h
+        .router
+        .handle(request("POST", &format!("{path}-stream"), &body))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.amazon.eventstream"
+    );
+    let frames = event_frames(response.into_body().collect().await.unwrap().to_bytes());
+    assert_eq!(frames.first().map(|f| f.0.as_str()), Some("messageStart"));
+    assert_eq!(frames.last().map(|f| f.0.as_str()), Some("metadata"));
+    assert!(
+        frames
+            .iter()
+            .any(|(t, p)| t == "contentBlockDelta" && p["delta"]["text"].is_string())
+    );
+    let mut sse = request("POST", &format!("{path}-stream"), &body);
+    sse.headers_mut().insert(
+        "accept",
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    let response = h.router.handle(sse).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
     let events: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("event: "))
@@ -398,6 +421,15 @@ async fn the_native_routes_speak_converse_and_stream_named_events() {
     assert_eq!(events.last(), Some(&"metadata"));
     assert!(events.contains(&"contentBlockDelta"));
     h.emulator.shutdown().await;
+}
+
+/// The `(:event-type or :exception-type, JSON payload)` of every event-stream frame.
+fn event_frames(bytes: bytes::Bytes) -> Vec<(String, Value)> {
+    router::eventstream::read_frames(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(name, payload)| (name, serde_json::from_slice(&payload).unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -445,15 +477,19 @@ async fn a_stream_failing_mid_way_ends_with_an_error_event_on_both_routes() {
     assert!(v["error"]["message"].is_string(), "{text}");
     assert!(!text.contains("[DONE]"));
     let path = format!("/model/{SONNET}/converse-stream");
-    let (status, _, text) = call(
-        &h,
-        "POST",
-        &path,
-        json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(text.contains("event: modelStreamErrorException"), "{text}");
+    let response = h
+        .router
+        .handle(request(
+            "POST",
+            &path,
+            &json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let frames = event_frames(response.into_body().collect().await.unwrap().to_bytes());
+    let last = frames.last().unwrap();
+    assert_eq!(last.0, "modelStreamErrorException", "{frames:?}");
+    assert!(last.1["message"].is_string());
     h.emulator.shutdown().await;
 }
 

@@ -6,6 +6,7 @@
 //! The core here has no Lambda types; `handler` adapts it to the runtime and `main` only wires.
 
 pub mod alert;
+pub mod awslogs;
 pub mod classify;
 pub mod doctor;
 pub mod error;
@@ -19,6 +20,8 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod settings;
+pub mod stream;
+pub mod stream_alerts;
 pub mod window;
 
 pub use error::VerifierError;

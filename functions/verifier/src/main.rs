@@ -12,7 +12,7 @@ use verifier::doctor::SdkControlPlane;
 use verifier::logs::SdkLogs;
 use verifier::run::{Stdout, Verifier};
 use verifier::settings::Settings;
-use verifier::{VerifierError, handler, plan};
+use verifier::{VerifierError, plan};
 
 /// The router's allocator (mimalloc; see its `main.rs`), so every function ships and is
 /// benchmarked with the same one.
@@ -54,8 +54,10 @@ async fn main() -> Result<(), Error> {
         settings,
     };
     let verifier = &verifier;
+    // Subscription batches (stream mode) and schedule/back-fill events share one function.
+    let limiter = &verifier::stream_alerts::AlertLimiter::from_lookup(|k| std::env::var(k).ok())?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler::handle(verifier, event).await
+        verifier::stream::route(verifier, limiter, event).await
     }))
     .await
 }

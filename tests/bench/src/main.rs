@@ -16,6 +16,7 @@ mod report;
 mod router_bench;
 mod runtime_api;
 mod stats;
+mod stream_bench;
 mod verifier_bench;
 mod watch;
 
@@ -207,6 +208,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
         let r = rt.block_on(router_bench::streaming(&paced, plan.counts));
         section(&mut rows, &mut failures, "streaming", r);
     }
+    if stage("Bedrock-API invoke routes") {
+        let r = rt.block_on(router_bench::invoke(&stack, &paced, plan.counts));
+        section(&mut rows, &mut failures, "invoke routes", r);
+    }
     if stage("anthropic messages (in-process)") {
         let r = rt.block_on(messages_bench::messages(&stack, plan.counts));
         section(&mut rows, &mut failures, "anthropic messages", r);
@@ -227,6 +232,14 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     if stage("verifier") {
         let r = verifier_bench::verifier(&out, plan.verifier_records, plan.counts.repeats);
         section(&mut rows, &mut failures, "verifier", r);
+    }
+    if stage("verifier stream") {
+        let mut r = stream_bench::stream(&out, plan.verifier_records, plan.counts.repeats);
+        if let Ok(rows) = &mut r {
+            let cold = rt.block_on(stream_bench::cold_start(&root, &stack, plan.counts.repeats));
+            section(rows, &mut failures, "verifier stream cold start", cold);
+        }
+        section(&mut rows, &mut failures, "verifier stream", r);
     }
     if stage("package size") {
         rows.extend(package::package_sizes(&root));

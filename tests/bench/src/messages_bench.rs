@@ -65,7 +65,7 @@ async fn router_call(router: &BenchRouter, stream: bool) -> Result<(f64, f64), B
 }
 
 /// The same body straight to InvokeModel(WithResponseStream) on the profile.
-async fn direct_call(stack: &Stack, stream: bool) -> Result<(f64, f64), BenchError> {
+pub(crate) async fn direct_call(stack: &Stack, stream: bool) -> Result<(f64, f64), BenchError> {
     let client = stack.runtime_client();
     let start = Instant::now();
     if stream {

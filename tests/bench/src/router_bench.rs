@@ -141,28 +141,46 @@ pub async fn latency(stack: &Stack, counts: Counts) -> Result<Vec<Row>, BenchErr
 
 /// Arrival offsets (ms from the call) of each stream event.
 async fn router_stream(router: &BenchRouter) -> Result<Vec<f64>, BenchError> {
+    stream_offsets(router, &converse_stream_path(), &converse_body()).await
+}
+
+/// Arrival offsets of each event-stream message of a streaming route (each message starts with
+/// its total length, so messages are counted without decoding them).
+async fn stream_offsets(
+    router: &BenchRouter,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<Vec<f64>, BenchError> {
     let start = Instant::now();
-    let req = harness::request("POST", &converse_stream_path(), &converse_body())?;
-    let response = router.handle(req).await;
+    let response = router.handle(harness::request("POST", path, body)?).await;
     if response.status() != http::StatusCode::OK {
         return Err(BenchError::BadAnswer {
-            what: "the router's converse-stream".into(),
+            what: format!("the router's {path}"),
             detail: response.status().to_string(),
         });
     }
     let mut body = response.into_body();
-    let mut offsets = vec![];
-    let mut pending = String::new();
+    let (mut offsets, mut pending) = (vec![], Vec::<u8>::new());
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame;
         let at = ms(start.elapsed());
         if let Ok(data) = frame.into_data() {
-            pending.push_str(&String::from_utf8_lossy(&data));
-            while let Some(end) = pending.find("\n\n") {
-                if pending[..end].lines().any(|l| l.starts_with("data:")) {
-                    offsets.push(at);
+            pending.extend_from_slice(&data);
+            while let Some(len) = pending
+                .first_chunk::<4>()
+                .map(|b| u32::from_be_bytes(*b) as usize)
+            {
+                if len < 16 {
+                    return Err(BenchError::BadAnswer {
+                        what: format!("the router's {path}"),
+                        detail: format!("an event-stream message of {len} bytes"),
+                    });
                 }
-                pending.drain(..end + 2);
+                if pending.len() < len {
+                    break;
+                }
+                offsets.push(at);
+                pending.drain(..len);
             }
         }
     }
@@ -520,6 +538,65 @@ pub async fn throughput(stack: &Stack, counts: Counts) -> Result<Vec<Row>, Bench
         });
     }
     Ok(rows)
+}
+
+/// InvokeModel and InvokeModelWithResponseStream through the router's Bedrock-API routes beside
+/// the same calls straight to the emulator: added latency, and added time to first byte (paced).
+pub async fn invoke(stack: &Stack, paced: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
+    use crate::messages_bench::direct_call;
+    let body = serde_json::json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
+        "messages": [{"role": "user", "content": PROMPT}]});
+    let path = |op: &str| format!("/model/{}/{op}", harness::MODEL.replace(':', "%3A"));
+    let (router, prouter) = (stack.router()?, paced.router()?);
+    let (mut added, mut ttfb) = (vec![], vec![]);
+    for round in 0..=counts.repeats {
+        let (mut via, mut direct, mut fvia, mut fdirect) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..counts.latency_calls {
+            let t = Instant::now();
+            let response = router
+                .handle(harness::request("POST", &path("invoke"), &body)?)
+                .await;
+            let status = response.status();
+            let answer = response.into_body().collect().await.map(|b| b.to_bytes());
+            if status != http::StatusCode::OK || answer.is_err() {
+                return Err(BenchError::BadAnswer {
+                    what: "the router's invoke".into(),
+                    detail: status.to_string(),
+                });
+            }
+            via.push(ms(t.elapsed()));
+            direct.push(direct_call(stack, false).await?.1);
+        }
+        for _ in 0..counts.streams {
+            let v = stream_offsets(&prouter, &path("invoke-with-response-stream"), &body).await?;
+            check_events("the router's invoke stream", &v)?;
+            fvia.push(v[0]);
+            fdirect.push(direct_call(paced, true).await?.0);
+        }
+        // Round 0 warms both sides' connections and is not counted.
+        if round > 0 {
+            added.push(percentile(&via, 50.0) - percentile(&direct, 50.0));
+            ttfb.push(percentile(&fvia, 50.0) - percentile(&fdirect, 50.0));
+        }
+    }
+    let s = "Bedrock-API invoke routes (in-process)";
+    Ok(vec![
+        Row::new(s, "added latency p50, /invoke", "ms")
+            .values(&added)
+            .target(Target::at_most(0.15))
+            .note(format!(
+                "{} calls a run, beside the chat route's row",
+                counts.latency_calls
+            )),
+        Row::new(
+            s,
+            "added time to first byte, /invoke-with-response-stream",
+            "ms",
+        )
+        .values(&ttfb)
+        .target(Target::at_most(0.3))
+        .note(format!("pace {} ms/event", counts.pace_ms)),
+    ])
 }
 
 #[cfg(test)]

@@ -274,14 +274,14 @@ fn vm_rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// One cold start: spawn → first answer, then `requests - 1` more, then VmRSS.
-struct Life {
-    cold_ms: f64,
-    rss_mib: Option<f64>,
-    errors: usize,
-    first_error: Option<String>,
+pub(crate) struct Life {
+    pub(crate) cold_ms: f64,
+    pub(crate) rss_mib: Option<f64>,
+    pub(crate) errors: usize,
+    pub(crate) first_error: Option<String>,
 }
 
-async fn one_life(
+pub(crate) async fn one_life(
     binary: &Path,
     f: &Function,
     api: &mut RuntimeApi,

@@ -6,6 +6,8 @@
 
 #[path = "loop/faults.rs"]
 mod faults;
+#[path = "loop/stream.rs"]
+mod stream;
 
 use std::sync::{Arc, Mutex};
 
@@ -87,22 +89,27 @@ impl verifier::run::MetricsSink for Captured {
     }
 }
 
-/// The verifier as deployed (doctor off), reading `logs`, backfilling from `started_ms` to a
-/// second after `ended_ms`; its report as JSON.
-async fn scan(
+type LocalVerifier = verifier::Verifier<
+    verifier::logs::SdkLogs,
+    verifier::fake::FakeControlPlane,
+    verifier::alert::NoAlerts,
+    verifier::classify::ConfigClassifier,
+    Captured,
+>;
+
+/// The verifier as deployed (doctor off), reading `logs` and writing metrics to `metrics`.
+fn local_verifier(
     config: &ProfileConfig,
     logs: verifier::logs::SdkLogs,
     metrics: Captured,
-    started_ms: i64,
-    ended_ms: i64,
-) -> Value {
+) -> LocalVerifier {
     let plan = verifier::plan::plan(config, LOG_GROUP).expect("the plan is valid");
     let settings = verifier::settings::Settings {
         log_group: LOG_GROUP.to_string(),
         doctor: false,
         ..verifier::settings::Settings::default()
     };
-    let verifier = verifier::Verifier {
+    verifier::Verifier {
         logs,
         control_plane: verifier::fake::FakeControlPlane::default(),
         notifier: verifier::alert::NoAlerts,
@@ -112,7 +119,19 @@ async fn scan(
         findings: plan.findings,
         doctor: plan.doctor,
         settings,
-    };
+    }
+}
+
+/// The local verifier backfilling from `started_ms` to a second after `ended_ms`; its report as
+/// JSON.
+async fn scan(
+    config: &ProfileConfig,
+    logs: verifier::logs::SdkLogs,
+    metrics: Captured,
+    started_ms: i64,
+    ended_ms: i64,
+) -> Value {
+    let verifier = local_verifier(config, logs, metrics);
     let backfill = json!({
         "start": chrono::DateTime::from_timestamp_millis(started_ms).unwrap().to_rfc3339(),
         "end": chrono::DateTime::from_timestamp_millis(ended_ms + 1_000).unwrap().to_rfc3339(),
@@ -123,8 +142,16 @@ async fn scan(
     serde_json::to_value(&report).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_exactly() {
+/// moto's CloudWatch Logs, and the local Bedrock logging to it from us-east-1 and eu-central-1.
+struct LoggingStack {
+    moto: Moto,
+    emulator: bedrock_emulator::RunningEmulator,
+    east: aws_config::SdkConfig,
+    control_east: aws_sdk_bedrock::Client,
+    control_europe: aws_sdk_bedrock::Client,
+}
+
+async fn start_logging_stack() -> LoggingStack {
     pin_local_environment();
     let moto = Moto::start().expect("moto's CloudWatch Logs starts");
     let emulator = Emulator::start(Options {
@@ -135,11 +162,50 @@ async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_
     .expect("the local Bedrock starts");
     let bedrock_url = emulator.url();
     let east = local_sdk_config(&bedrock_url, "us-east-1");
-    let europe = local_sdk_config(&bedrock_url, "eu-central-1");
     let control_east = aws_sdk_bedrock::Client::new(&east);
-    let control_europe = aws_sdk_bedrock::Client::new(&europe);
+    let control_europe =
+        aws_sdk_bedrock::Client::new(&local_sdk_config(&bedrock_url, "eu-central-1"));
     enable_logging(&control_east).await;
     enable_logging(&control_europe).await;
+    LoggingStack {
+        moto,
+        emulator,
+        east,
+        control_east,
+        control_europe,
+    }
+}
+
+/// Calls Bedrock straight with the raw system-profile ID, once per text: each bypasses the
+/// profile, which only the logs can tell.
+async fn bypass_the_profile(east: &aws_config::SdkConfig, texts: &[&str]) {
+    let runtime = aws_sdk_bedrockruntime::Client::new(east);
+    for text in texts {
+        runtime
+            .converse()
+            .model_id(SONNET)
+            .messages(
+                Message::builder()
+                    .role(ConversationRole::User)
+                    .content(ContentBlock::Text(text.to_string()))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("the raw call succeeds; only the logs can tell");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_exactly() {
+    let LoggingStack {
+        moto,
+        emulator,
+        east,
+        control_east,
+        control_europe,
+    } = start_logging_stack().await;
 
     let sonnet_profile = create_profile(
         &control_east,
@@ -204,22 +270,7 @@ async fn calls_through_the_router_are_profiled_and_raw_calls_are_mapping_misses_
     }
 
     // Straight to Bedrock with the raw system-profile ID: the profile is bypassed, twice.
-    let runtime = aws_sdk_bedrockruntime::Client::new(&east);
-    for text in ["bypass one", "bypass two"] {
-        runtime
-            .converse()
-            .model_id(SONNET)
-            .messages(
-                Message::builder()
-                    .role(ConversationRole::User)
-                    .content(ContentBlock::Text(text.to_string()))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("the raw call succeeds; only the logs can tell");
-    }
+    bypass_the_profile(&east, &["bypass one", "bypass two"]).await;
 
     // Everything the emulator queued must be in moto before the verifier reads.
     emulator.shutdown().await;

@@ -4,7 +4,9 @@
 //!
 //! - [`openai`]: OpenAI chat completions and models (`/v1/chat/completions`, `/v1/models`).
 //! - [`anthropic`]: the Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`).
-//! - [`bedrock`]: Bedrock's own runtime API (`/model/{modelId}/converse[-stream]`).
+//! - [`bedrock`]: Bedrock's own runtime API (`/model/{modelId}/converse[-stream]`, `/invoke`,
+//!   `/invoke-with-response-stream`, `/count-tokens`) and its profile reads
+//!   (`/inference-profiles[/{id}]`).
 
 pub mod anthropic;
 pub mod bedrock;

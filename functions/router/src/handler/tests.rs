@@ -284,12 +284,51 @@ async fn a_stream_failing_mid_way_ends_with_an_error_event() {
 }
 
 #[tokio::test]
-async fn the_native_stream_route_sends_named_events() {
+async fn the_native_stream_route_sends_bedrock_event_stream_frames() {
     let h = harness();
     *h.fake.events.lock().unwrap() = stream_events(&["Hi"]);
     let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
-    let (status, _, text) = call(&h, "POST", "/model/claude/converse-stream", body).await;
-    assert_eq!(status, StatusCode::OK);
+    let response = h
+        .router
+        .handle(request("POST", "/model/claude/converse-stream", body))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/vnd.amazon.eventstream"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let frames: Vec<(String, Value)> = crate::eventstream::read_frames(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(name, payload)| (name, serde_json::from_slice(&payload).unwrap()))
+        .collect();
+    assert_eq!(
+        frames[0],
+        ("messageStart".into(), json!({"role": "assistant"}))
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|(t, p)| t == "contentBlockDelta" && p["delta"]["text"] == "Hi")
+    );
+    assert_eq!(frames.last().unwrap().0, "metadata");
+}
+
+#[tokio::test]
+async fn the_native_stream_route_sends_named_events_when_asked_for_them() {
+    let h = harness();
+    *h.fake.events.lock().unwrap() = stream_events(&["Hi"]);
+    let body = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
+    let mut req = request("POST", "/model/claude/converse-stream", body);
+    req.headers_mut().insert(
+        header::ACCEPT,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    let response = h.router.handle(req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(
         text.starts_with(
             "event: messageStart\ndata: {\"messageStart\":{\"role\":\"assistant\"}}\n\n"
@@ -513,7 +552,7 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
         ("POST", "/v1/models", "".into(), "use GET"),
         ("POST", "/v1/completions", HELLO.into(), "no route for POST /v1/completions"),
         ("GET", "/", "".into(), "no route"),
-        ("POST", "/model/claude/invoke", "{}".into(), "no route"),
+        ("POST", "/model/claude/start-async-invoke", "{}".into(), "no route"),
         ("POST", "/model/claude/converse", r#"{"messages":[]}"#.into(), "at least one message"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"system","content":[{"text":"x"}]}]}"#.into(), "unknown variant `system`"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"video":{}}]}]}"#.into(), "unknown variant `video`"),

@@ -11,7 +11,9 @@ use http_body_util::BodyExt as _;
 use lambda_http::RequestExt as _;
 use serde_json::{Value, json};
 
-use super::{Harness, SONNET, admin, admin_exchange, call, chat, request, sse_data, start};
+use super::{
+    Harness, SONNET, admin, admin_exchange, call, chat, event_frames, request, sse_data, start,
+};
 
 /// Adds a fault rule; returns its ID.
 async fn fault(h: &Harness, rule: Value) -> u64 {
@@ -270,11 +272,15 @@ async fn a_native_stream_cut_by_the_deadline_ends_with_a_stream_member_the_sdk_k
     );
     let response = h.router.handle(req).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let text = text_of(response).await;
-    assert!(
-        text.contains("event: modelStreamErrorException"),
-        "ConverseStream has no model-timeout member: {text}"
+    let frames = event_frames(response.into_body().collect().await.unwrap().to_bytes());
+    let last = frames.last().unwrap();
+    assert_eq!(
+        last.0, "modelStreamErrorException",
+        "ConverseStream has no model-timeout member: {frames:?}"
     );
-    assert!(text.contains("time ran out"), "{text}");
+    assert!(
+        last.1["message"].as_str().unwrap().contains("time ran out"),
+        "{last:?}"
+    );
     h.emulator.shutdown().await;
 }

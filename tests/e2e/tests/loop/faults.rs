@@ -85,7 +85,7 @@ async fn throttling_logs_front(target: String) -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), calls)
 }
 
-async fn add_fault(emulator_url: &str, rule: Value) {
+pub(super) async fn add_fault(emulator_url: &str, rule: Value) {
     let status = admin_post(emulator_url, "/_emulator/runtime/faults", &rule).await;
     assert_eq!(status, 201, "{rule}");
 }

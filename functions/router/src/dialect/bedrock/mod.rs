@@ -1,23 +1,33 @@
-//! Bedrock's own runtime API: `/model/{modelId}/converse` and `/converse-stream` take and
-//! return Converse's JSON shapes unchanged; the router only resolves `modelId` to the tenant's
-//! profile, checks the body against the model's capabilities and adds its attribution.
+//! Bedrock's own runtime API, so existing Bedrock code only changes its endpoint:
+//! `/model/{modelId}/converse` and `/converse-stream` take and return Converse's JSON shapes
+//! unchanged (the stream in Bedrock's event-stream framing); the router only
+//! resolves `modelId` to the tenant's profile, checks the body against the
+//! model's capabilities and adds its attribution. [`invoke`] serves the InvokeModel family and
+//! CountTokens, [`control`] the profile reads.
 
-use bytes::Bytes;
 use http::StatusCode;
-use serde_json::json;
 
 use crate::bedrock::Bedrock;
 use crate::caps::Target;
-use crate::converse::{
-    ContentBlock, ConverseRequest, StreamEvent, SystemBlock, Tool, ToolResultContent,
-};
+use crate::converse::{ContentBlock, ConverseRequest, SystemBlock, Tool, ToolResultContent};
 use crate::directory::Directory;
-use crate::error::{BedrockErrorKind, Rendered, RouterError};
+use crate::error::RouterError;
 use crate::handler::Call;
-use crate::metrics::RequestRecord;
-use crate::relay::{Encoder, Relay, Reply, json_reply};
-use crate::routes::decode_label;
-use crate::sse;
+use crate::relay::{OpenStream, Relay, Reply, json_reply};
+
+pub mod control;
+pub mod invoke;
+mod model_id;
+mod stream;
+
+/// Whether the caller asked for server-sent events instead of Bedrock's event stream.
+fn wants_sse(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+}
 
 /// `POST /model/{modelId}/converse`.
 pub async fn converse<B: Bedrock, D: Directory>(
@@ -32,21 +42,35 @@ pub async fn converse<B: Bedrock, D: Directory>(
     Ok(json_reply(StatusCode::OK, &body))
 }
 
-/// `POST /model/{modelId}/converse-stream`.
+/// `POST /model/{modelId}/converse-stream`: Bedrock's event stream, or server-sent events
+/// for a caller that asks for them with `Accept: text/event-stream`.
 pub async fn converse_stream<B: Bedrock, D: Directory>(
     call: &mut Call<'_, B, D>,
     raw_id: &str,
+    headers: &http::HeaderMap,
     body: &[u8],
 ) -> Result<Reply, RouterError> {
     let (target, request) = prepare(call, raw_id, body, true).await?;
     let (first, events, used) = call.converse_stream(&target, request).await?;
-    Ok(Reply::Stream(Box::new(Relay {
-        first,
-        events,
-        target: used,
-        deadline: call.deadline,
-        encoder: NamedEvents,
-    })))
+    let deadline = call.deadline;
+    let relay: Box<dyn OpenStream> = if wants_sse(headers) {
+        Box::new(Relay {
+            first,
+            events,
+            target: used,
+            deadline,
+            encoder: stream::NamedEvents,
+        })
+    } else {
+        Box::new(Relay {
+            first,
+            events,
+            target: used,
+            deadline,
+            encoder: stream::ConverseFrames,
+        })
+    };
+    Ok(Reply::Stream(relay))
 }
 
 async fn prepare<B: Bedrock, D: Directory>(
@@ -55,7 +79,6 @@ async fn prepare<B: Bedrock, D: Directory>(
     body: &[u8],
     stream: bool,
 ) -> Result<(Target, ConverseRequest), RouterError> {
-    let model = decode_label(raw_id)?;
     let value = call.json_body(body)?;
     let mut request: ConverseRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -71,42 +94,16 @@ async fn prepare<B: Bedrock, D: Directory>(
             ),
         )
     })?;
-    let target = call.target(&model).await?;
+    let target = model_id::target(call, raw_id).await?;
     check_native(&request, &target)?;
     call.attribute(&mut request, &target)?;
     tracing::info!(model = %target.friendly_id, tenant = %call.tenant.name, profiles = target.sites.len(), stream, "native converse");
     Ok((target, request))
 }
 
-/// ConverseStream's events as named server-sent events (`event: contentBlockDelta`).
-struct NamedEvents;
-
-impl Encoder<StreamEvent> for NamedEvents {
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-
-    fn event(&mut self, event: &StreamEvent, record: &mut RequestRecord) -> Option<Bytes> {
-        record.note_converse_event(event);
-        let value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
-        Some(sse::event(event.name(), &value))
-    }
-
-    fn error(&mut self, err: &RouterError, rendered: &Rendered) -> Bytes {
-        let exception = match err {
-            RouterError::Bedrock { source, .. } => stream_exception_member(source.kind),
-            _ => "internalServerException",
-        };
-        sse::event(
-            exception,
-            &json!({ exception: {"message": rendered.message} }),
-        )
-    }
-}
-
 /// Checks a native request against the model's capabilities, so a feature the model cannot
 /// take is refused with its parameter named instead of failing inside Bedrock.
-fn check_native(request: &ConverseRequest, target: &Target) -> Result<(), RouterError> {
+pub(super) fn check_native(request: &ConverseRequest, target: &Target) -> Result<(), RouterError> {
     let unsupported = |feature: &str, param: &str, remedy: &str| RouterError::Unsupported {
         model: target.friendly_id.clone(),
         feature: feature.to_owned(),
@@ -226,19 +223,4 @@ fn check_base64(param: &str, b64: &str) -> Result<(), RouterError> {
         .map_err(|e| {
             RouterError::invalid(param, format!("`{param}` bytes are not valid base64: {e}"))
         })
-}
-
-/// The ConverseStream exception member for a failure mid-stream. The stream union has only
-/// five; any other kind (a model timeout, our own deadline) is a model stream error there, as
-/// Bedrock reports it.
-fn stream_exception_member(kind: BedrockErrorKind) -> &'static str {
-    match kind {
-        BedrockErrorKind::Throttling => "throttlingException",
-        BedrockErrorKind::Validation => "validationException",
-        BedrockErrorKind::InternalServer => "internalServerException",
-        BedrockErrorKind::ServiceUnavailable | BedrockErrorKind::Transport => {
-            "serviceUnavailableException"
-        }
-        _ => "modelStreamErrorException",
-    }
 }
