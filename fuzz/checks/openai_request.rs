@@ -33,6 +33,7 @@ pub fn targets() -> Vec<Target> {
             model_id: call_id.to_owned(),
             region: "us-east-1".to_owned(),
         }],
+        model_id: None,
     };
     vec![
         target(
