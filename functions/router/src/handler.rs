@@ -288,11 +288,6 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         Ok(())
     }
 
-    /// The Bedrock seam, for reads that need no failover (control-plane lookups).
-    pub fn bedrock(&self) -> &B {
-        &self.inner.bedrock
-    }
-
     /// The tenant's directory.
     pub fn directory(&self) -> &D {
         &self.tenant.directory

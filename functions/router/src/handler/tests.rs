@@ -1199,3 +1199,56 @@ async fn count_tokens_asks_bedrock_on_the_base_model_and_passes_its_refusal_on()
     );
     assert!(text.contains("support counting tokens"), "{text}");
 }
+
+#[tokio::test]
+async fn bedrock_invoke_sends_a_claude_body_to_the_profile_and_answers_with_bedrocks_token_headers()
+{
+    let h = harness();
+    *h.fake.invoke_reply.lock().unwrap() = Some(Ok(crate::bedrock::InvokeResponse {
+        body: bytes::Bytes::from_static(
+            br#"{"type":"message","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":6,"output_tokens":3}}"#,
+        ),
+        content_type: "application/json".into(),
+    }));
+    let body = r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["claude-code-20250219","interleaved-thinking-2025-05-14"],"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, headers, text) = call_with(&h, "/model/claude-sonnet-4-5/invoke", body, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(headers["x-amzn-bedrock-input-token-count"], "6");
+    assert_eq!(headers["x-amzn-bedrock-output-token-count"], "3");
+    assert_eq!(
+        headers["x-router-dropped"],
+        "anthropic_beta=claude-code-20250219"
+    );
+    let invocations = h.fake.invocations.lock().unwrap();
+    assert_eq!(invocations[0].0.model_id, ARN);
+    let sent: Value = serde_json::from_slice(&invocations[0].1.body).unwrap();
+    assert_eq!(
+        sent["anthropic_beta"],
+        json!(["interleaved-thinking-2025-05-14"])
+    );
+}
+
+#[tokio::test]
+async fn a_profile_arn_that_is_not_the_tenants_is_refused_without_a_bedrock_call() {
+    let h = harness();
+    let foreign = "arn%3Aaws%3Abedrock%3Aeu-west-1%3A999999999999%3Aapplication-inference-profile%2Fqqqqqqqqqq11";
+    let body = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, headers, text) =
+        call_with(&h, &format!("/model/{foreign}/invoke"), body, &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert_eq!(headers["x-amzn-ErrorType"], "AccessDeniedException");
+    assert!(h.fake.invocations.lock().unwrap().is_empty());
+    let (status, _, _) = call_with(
+        &h,
+        "/model/anthropic.claude-opus-4-1-20250805-v1%3A0/invoke",
+        body,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a model the tenant does not serve"
+    );
+    assert!(h.fake.invocations.lock().unwrap().is_empty());
+}

@@ -7,9 +7,6 @@
 //! underlying `models` of a system profile come from its ID; an application profile's are the
 //! live ones from GetInferenceProfile, asked once per profile and cached.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
@@ -24,11 +21,6 @@ use crate::routes::decode_label;
 
 /// Bedrock's own page limit for ListInferenceProfiles.
 const MAX_RESULTS: usize = 1000;
-
-/// The foundation-model ARNs under each application profile ARN, as GetInferenceProfile said.
-/// ARNs name one resource for good, so one answer per process is right.
-static PROFILE_MODELS: LazyLock<Mutex<HashMap<String, Vec<String>>>> =
-    LazyLock::new(Default::default);
 
 /// `GET /inference-profiles` with `type`, `maxResults` and `nextToken` as Bedrock takes them.
 pub async fn list<B: Bedrock, D: Directory>(
@@ -195,17 +187,9 @@ async fn profile_models<B: Bedrock, D: Directory>(
     call: &Call<'_, B, D>,
     resolution: &Resolution,
 ) -> Result<Vec<String>, RouterError> {
-    let cached = PROFILE_MODELS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&resolution.call_id)
-        .cloned();
-    if let Some(models) = cached {
-        return Ok(models);
-    }
+    // Asked once per profile and instance: the router's profile cache.
     let described = call
-        .bedrock()
-        .inference_profile(&resolution.call_id, &resolution.region)
+        .describe(&resolution.call_id, &resolution.region)
         .await
         .map_err(|source| RouterError::Bedrock {
             friendly_id: resolution.friendly_id.clone(),
@@ -214,10 +198,6 @@ async fn profile_models<B: Bedrock, D: Directory>(
             is_profile: true,
             source,
         })?;
-    PROFILE_MODELS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(resolution.call_id.clone(), described.model_arns.clone());
     Ok(described.model_arns)
 }
 

@@ -4,6 +4,8 @@
 //! the team's profile for that model; another team's (or anyone's) profile ARN is refused and
 //! never invoked.
 
+use shared::arn::ModelRef;
+
 use crate::bedrock::Bedrock;
 use crate::caps::Target;
 use crate::directory::Directory;
@@ -17,30 +19,14 @@ pub async fn target<B: Bedrock, D: Directory>(
     raw_id: &str,
 ) -> Result<Target, RouterError> {
     let id = decode_label(raw_id)?;
-    match profile_arn(&id) {
-        Some(ProfileArn::Application) => match call.target(&id).await {
+    match ModelRef::parse(&id) {
+        Ok(ModelRef::AppProfileArn(_)) => match call.target(&id).await {
             Err(RouterError::UnknownModel { .. }) => Err(RouterError::ForeignProfile { arn: id }),
             other => other,
         },
         // A system profile is Bedrock's, not a team's: its ID names a model like any other.
-        Some(ProfileArn::System(profile_id)) => call.target(profile_id).await,
-        None => call.target(&id).await,
-    }
-}
-
-enum ProfileArn<'a> {
-    Application,
-    System(&'a str),
-}
-
-fn profile_arn(id: &str) -> Option<ProfileArn<'_>> {
-    let (head, resource) = id.strip_prefix("arn:")?.split_once('/')?;
-    if head.ends_with(":application-inference-profile") {
-        Some(ProfileArn::Application)
-    } else if head.ends_with(":inference-profile") {
-        Some(ProfileArn::System(resource))
-    } else {
-        None
+        Ok(ModelRef::SystemProfileArn(arn)) => call.target(&arn.profile.to_string()).await,
+        _ => call.target(&id).await,
     }
 }
 
@@ -50,22 +36,19 @@ mod tests {
 
     #[test]
     fn profile_arns_are_told_apart_by_their_resource_type() {
+        let app =
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefghij12";
         assert!(matches!(
-            profile_arn("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc"),
-            Some(ProfileArn::Application)
+            ModelRef::parse(app),
+            Ok(ModelRef::AppProfileArn(_))
         ));
-        assert!(matches!(
-            profile_arn(
-                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-            ),
-            Some(ProfileArn::System(
+        let system = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        match ModelRef::parse(system) {
+            Ok(ModelRef::SystemProfileArn(arn)) => assert_eq!(
+                arn.profile.to_string(),
                 "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-            ))
-        ));
-        assert!(profile_arn("us.anthropic.claude-sonnet-4-5-20250929-v1:0").is_none());
-        assert!(
-            profile_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0")
-                .is_none()
-        );
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }
