@@ -405,14 +405,18 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         target: &Target,
         request: InvokeRequest,
     ) -> Result<(InvokeResponse, Target), RouterError> {
+        self.admit().await?;
         let bedrock = &self.inner.bedrock;
-        self.inner
+        let (response, used) = self
+            .inner
             .attempts
             .run(target, self.deadline, self.record, |site| {
                 let request = request.clone();
                 async move { bedrock.invoke(&site, request).await }
             })
-            .await
+            .await?;
+        self.note_spend(&used);
+        Ok((response, used))
     }
 
     /// InvokeModelWithResponseStream with failover up to the first chunk (as
@@ -422,6 +426,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         target: &Target,
         request: InvokeRequest,
     ) -> Result<(Option<bytes::Bytes>, ChunkStream, Target), RouterError> {
+        self.admit().await?;
         let bedrock = &self.inner.bedrock;
         let deadline = self.deadline;
         let ((first, chunks), used) = self
@@ -439,6 +444,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 }
             })
             .await?;
+        self.note_spend(&used);
         Ok((first, chunks, used))
     }
 
