@@ -92,6 +92,10 @@ pub struct ScanArgs {
     /// FilterLogEvents requests per second (CloudWatch Logs allows 25 per account and region).
     #[arg(long, default_value_t = 5.0)]
     pub requests_per_second: f64,
+    /// Events per FilterLogEvents page (the API's own cap is 10,000); only useful to exercise
+    /// paging against a small local group.
+    #[arg(long, hide = true)]
+    pub page_size: Option<i32>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -239,6 +239,20 @@ async fn scan(g: &Global, args: &ScanArgs) -> Result<u8, CliError> {
         ));
     }
     let time_limit = args.time_limit.as_deref().map(parse_duration).transpose()?;
+    // Listen for Ctrl-C from the start (the handler is installed when the task first runs), so
+    // one pressed while the profiles are being read still ends the scan with a report.
+    let (pressed, ctrl_c) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = pressed.send(());
+        }
+    });
+    let interrupt = async move {
+        // Without signal support there is nothing to wait for; the scan then runs to its end.
+        if ctrl_c.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     let loaded = match load_or_report(g, &args.config, &args.log_group)? {
         Ok(l) => l,
         Err(code) => return Ok(code),
@@ -248,14 +262,9 @@ async fn scan(g: &Global, args: &ScanArgs) -> Result<u8, CliError> {
         log_group: &args.log_group,
         window,
         requests_per_second: args.requests_per_second,
+        page_size: args.page_size,
         time_limit,
         quiet: g.quiet,
-    };
-    let interrupt = async {
-        // Without signal support there is nothing to wait for; the scan then runs to its end.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
     };
     let outcome = engine::scan(&sdk, &loaded, &request, interrupt).await?;
     let report = &outcome.report;

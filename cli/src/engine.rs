@@ -59,6 +59,7 @@ pub struct ScanRequest<'a> {
     pub log_group: &'a str,
     pub window: Window,
     pub requests_per_second: f64,
+    pub page_size: Option<i32>,
     /// Stop asking for pages after this long.
     pub time_limit: Option<Duration>,
     pub quiet: bool,
@@ -86,7 +87,11 @@ pub async fn scan(
     let mut map = loaded.tenants.classification_map(&loaded.config);
     learn_profile_models(&mut map, &control_plane).await;
     let classifier = ConfigClassifier::with_map(map);
-    let logs = Progress::new(SdkLogs::new(sdk.clone()), request.quiet);
+    let mut sdk_logs = SdkLogs::new(sdk.clone());
+    if let Some(size) = request.page_size {
+        sdk_logs = sdk_logs.with_page_limit(size);
+    }
+    let logs = Progress::new(sdk_logs, request.quiet);
     let settings = ScanSettings {
         requests_per_second: request.requests_per_second,
         deadline_margin: Duration::ZERO,
