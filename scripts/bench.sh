@@ -16,7 +16,7 @@ case "${1:-}" in
 esac
 
 # The benchmark and the three bootstraps it cold-starts, in one release build.
-cargo build --release -p bench -p router -p verifier -p provisioner
+cargo build --release -p bench -p router -p verifier -p provisioner -p bedrock-profiles
 
 # Package sizes come from cargo-lambda's arm64 zips. CI's build-lambdas.sh leaves them in
 # target/lambda; a full run builds them when they are missing, a quick run reports them missing.

@@ -6,6 +6,7 @@
 //! `results.svg` to DIR (default `target/bench`). Everything talks to 127.0.0.1 only; every
 //! process it starts is killed before it returns. It makes no timing assertions: it measures.
 
+mod cli_bench;
 mod cpu;
 mod error;
 mod harness;
@@ -240,6 +241,9 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
             section(rows, &mut failures, "verifier stream cold start", cold);
         }
         section(&mut rows, &mut failures, "verifier stream", r);
+    }
+    if stage("cli") {
+        rows.extend(cli_bench::cli(&root, plan.counts.repeats));
     }
     if stage("package size") {
         rows.extend(package::package_sizes(&root));

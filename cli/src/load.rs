@@ -1,0 +1,92 @@
+//! The config, loaded as the functions load it at cold start: the document from
+//! `PROFILES_CONFIG_FILE`, `${VAR}` from the environment, `AWS_REGION` as the last fallback
+//! region (here `--region` when given), then the `tenants:` section over it, then the
+//! verifier's plan (which regions hold logs).
+
+use std::path::Path;
+
+use serde::Serialize;
+use shared::config::{
+    ConfigError, ENV_AWS_REGION, ENV_CONFIG_FILE, ENV_CONFIG_INLINE, ProfileConfig,
+};
+use shared::tenants::{TenantError, TenantsConfig};
+
+/// A loaded, validated config.
+pub struct Loaded {
+    pub config: ProfileConfig,
+    pub tenants: TenantsConfig,
+}
+
+/// One problem with the config; the message names the setting and says how to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// Which reader refused it: `config`, `tenants` or `verifier`.
+    pub section: &'static str,
+    pub message: String,
+}
+
+/// Why the config cannot be used.
+pub enum LoadError {
+    /// The file cannot be read at all.
+    Unreadable(String),
+    /// It was read and has problems.
+    Invalid(Vec<Problem>),
+}
+
+/// The environment the functions would see, with the document at `path`.
+fn environment(path: &Path, region: Option<&str>) -> impl Fn(&str) -> Option<String> {
+    let path = path.to_string_lossy().into_owned();
+    let region = region.map(str::to_owned);
+    move |key: &str| match key {
+        ENV_CONFIG_FILE => Some(path.clone()),
+        ENV_CONFIG_INLINE => None,
+        ENV_AWS_REGION if region.is_some() => region.clone(),
+        _ => std::env::var(key).ok(),
+    }
+}
+
+/// Loads and validates the config at `path`; `log_group` is the one the verifier would read.
+pub fn load(path: &Path, region: Option<&str>, log_group: &str) -> Result<Loaded, LoadError> {
+    let env = environment(path, region);
+    let config = match ProfileConfig::from_env_with(&env) {
+        Ok(c) => c,
+        Err(ConfigError::ReadFile { source, .. }) => {
+            return Err(LoadError::Unreadable(format!(
+                "cannot read {}: {source}",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(LoadError::Invalid(vec![problem("config", &e)])),
+    };
+    let mut problems = Vec::new();
+    let tenants = match TenantsConfig::from_env_with(&env, &config) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(tenant_problem(&e));
+            TenantsConfig::default()
+        }
+    };
+    // The verifier refuses to start without a region to read; that is a config problem too.
+    if let Err(e) = crate::engine::check_plan(&config, log_group) {
+        problems.push(Problem {
+            section: "verifier",
+            message: e,
+        });
+    }
+    if problems.is_empty() {
+        Ok(Loaded { config, tenants })
+    } else {
+        Err(LoadError::Invalid(problems))
+    }
+}
+
+fn problem(section: &'static str, e: &dyn std::fmt::Display) -> Problem {
+    Problem {
+        section,
+        message: e.to_string(),
+    }
+}
+
+fn tenant_problem(e: &TenantError) -> Problem {
+    problem("tenants", e)
+}
