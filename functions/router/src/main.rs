@@ -66,13 +66,10 @@ async fn main() -> Result<(), Error> {
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
     )
     .with_spend(Arc::new(spend));
-    router::runtime::serve_until_unrecoverable(|| {
+    router::runtime::serve(service_fn(move |request| {
         let router = router.clone();
-        lambda_http::run_with_streaming_response_concurrent(service_fn(move |request| {
-            let router = router.clone();
-            async move { Ok::<_, Infallible>(router.handle(request).await) }
-        }))
-    })
+        async move { Ok::<_, Infallible>(router.handle(request).await) }
+    }))
     .await
 }
 

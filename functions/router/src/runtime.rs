@@ -1,19 +1,103 @@
-//! Keeps a warm router serving when one invocation's conversation with the Lambda Runtime API
-//! fails.
+//! Serves the router on the Lambda Runtime API in the mode the environment sets, and keeps a
+//! warm environment serving when one invocation's conversation with the Runtime API fails.
 //!
-//! `lambda_runtime` ends its poll loop on any error from the Runtime API, including a failed
-//! write of a streamed response body (the caller hung up mid-stream and the runtime closed the
-//! response connection). That invocation cannot be answered any more, but exiting would throw away
-//! the warm SDK clients and connection pools and make the next caller pay a cold start. So the
-//! loop is started again. A Runtime API that fails again and again right away is not a lost
-//! caller but an unreachable endpoint (the sandbox is shutting down, or the address is wrong):
-//! then the error is returned so the process exits as `lambda_runtime` would have.
+//! One binary, two modes: Lambda (on demand) hands an environment one invocation at a time;
+//! Lambda Managed Instances set `AWS_LAMBDA_MAX_CONCURRENCY` and send that many at once.
+//! `lambda_runtime`'s concurrent runner (feature `concurrency-tokio`) reads the variable and runs
+//! one poll loop per slot, or a single loop when it is unset or 1. The router's state is shared
+//! by clones (`Arc`s, SDK clients made for it), so both modes serve the same handler.
+//!
+//! `lambda_runtime` ends a poll loop on any error from the Runtime API exchange, including a
+//! failed write of a streamed response body (the caller hung up mid-stream and the runtime closed
+//! the response connection). That invocation cannot be answered any more, but losing the loop
+//! costs more: on demand, exiting throws away the warm SDK clients and pools and makes the next
+//! caller pay a cold start; in concurrent mode, the runner goes on with one slot fewer, so every
+//! lost caller would shrink the environment until nothing polls. So [`KeepServing`] turns a
+//! failed exchange into a logged warning and the loop polls for the next invocation. A Runtime
+//! API that fails again and again right away (polling `next` itself fails: the sandbox is shutting
+//! down, or the address is wrong) ends the run; [`serve_until_unrecoverable`] restarts it unless
+//! that happens immediately several times in a row, and then returns the error so the process
+//! exits as `lambda_runtime` would have.
 
+use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
+use futures_util::future::Map;
+use lambda_http::lambda_runtime::{LambdaInvocation, layers::TracingLayer};
+use lambda_http::tower::{Layer, Service};
+use lambda_http::{Request, Response};
 use tokio::time::Instant;
+
+type BoxError = lambda_http::Error;
+
+/// Serves `handler` with streamed responses until the Runtime API is unreachable: one invocation
+/// at a time, or `AWS_LAMBDA_MAX_CONCURRENCY` at once when Lambda sets it above 1.
+pub async fn serve<S, B>(handler: S) -> Result<(), BoxError>
+where
+    S: Service<Request, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Unpin + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<BoxError> + Send + std::fmt::Debug,
+{
+    serve_until_unrecoverable(|| {
+        lambda_http::streaming_runtime_concurrent(handler.clone())
+            .layer(TracingLayer::new())
+            .layer(KeepServingLayer)
+            .run_concurrent()
+    })
+    .await
+}
+
+/// Wraps the runtime's service (handler plus the Runtime API exchange) in [`KeepServing`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeepServingLayer;
+
+impl<S> Layer<S> for KeepServingLayer {
+    type Service = KeepServing<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        KeepServing(inner)
+    }
+}
+
+/// A failed Runtime API exchange for one invocation is logged and counted as handled, so the
+/// poll loop that served it goes on (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct KeepServing<S>(S);
+
+type Outcome = Result<(), BoxError>;
+
+fn keep_serving(outcome: Outcome) -> Outcome {
+    if let Err(error) = outcome {
+        // The error is the Runtime API transport's; it never carries request content.
+        tracing::warn!(%error, "an invocation's Runtime API exchange failed; polling for the next invocation");
+    }
+    Ok(())
+}
+
+impl<S> Service<LambdaInvocation> for KeepServing<S>
+where
+    S: Service<LambdaInvocation, Response = (), Error = BoxError>,
+{
+    type Response = ();
+    type Error = BoxError;
+    type Future = Map<S::Future, fn(Outcome) -> Outcome>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        self.0
+            .call(invocation)
+            .map(keep_serving as fn(Outcome) -> Outcome)
+    }
+}
 
 /// A run that ends sooner than this after it started counts as an immediate failure.
 pub const QUICK_FAILURE: Duration = Duration::from_secs(1);
@@ -120,5 +204,209 @@ mod tests {
         .await;
         assert_eq!(result, Ok(()));
         assert_eq!(runs.get(), 5);
+    }
+
+    /// Concurrent mode, end to end in a process of its own (the mode is read from the
+    /// environment, which a test must not change in its own process): a fake Runtime API hands
+    /// out four invocations whose handler only answers once all four are running at once, cuts
+    /// the connection on one response, then hands out four more. Sequential polling, or a slot
+    /// lost to the cut connection, leaves the handlers waiting and the test times out.
+    mod concurrent_mode {
+        use super::super::serve;
+        use std::collections::HashMap;
+        use std::convert::Infallible;
+        use std::sync::Arc;
+        use std::time::Duration;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        use tokio::net::{TcpListener, TcpStream};
+        use tokio::sync::{Mutex, mpsc};
+
+        const SLOTS: usize = 4;
+        const CHILD: &str = "runtime::tests::concurrent_mode::serves_as_the_child_process";
+        const EVENT: &str = include_str!("../../../events/router/health.json");
+        /// The invocation whose response connection the fake Runtime API cuts.
+        const CUT: &str = "round1-0";
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "started by every_slot_serves_at_once_and_survives_a_cut_response in its own process"]
+        async fn serves_as_the_child_process() {
+            let all_running = Arc::new(tokio::sync::Barrier::new(SLOTS));
+            let handler = lambda_http::service_fn(move |_request: lambda_http::Request| {
+                let all_running = Arc::clone(&all_running);
+                async move {
+                    all_running.wait().await;
+                    Ok::<_, Infallible>(lambda_http::Response::new(lambda_http::Body::from(
+                        "served",
+                    )))
+                }
+            });
+            serve(handler).await.unwrap();
+        }
+
+        /// The child process, killed however the test ends.
+        struct Killed(std::process::Child);
+
+        impl Drop for Killed {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+
+        struct Api {
+            events: Mutex<mpsc::Receiver<String>>,
+            answered: mpsc::UnboundedSender<String>,
+        }
+
+        /// Reads one request: its head (request line and lower-cased headers) and whole body.
+        async fn read_request(
+            socket: &mut TcpStream,
+            buffer: &mut Vec<u8>,
+        ) -> Option<(String, HashMap<String, String>)> {
+            let head_end = loop {
+                if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = socket.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            };
+            let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+            buffer.drain(..head_end);
+            let mut lines = head.lines();
+            let line = lines.next()?.to_owned();
+            let headers: HashMap<String, String> = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .collect();
+            Some((line, headers))
+        }
+
+        async fn skip_body(
+            socket: &mut TcpStream,
+            buffer: &mut Vec<u8>,
+            headers: &HashMap<String, String>,
+        ) -> Option<()> {
+            let done = |b: &[u8]| match headers.get("content-length") {
+                Some(n) => b.len() >= n.parse::<usize>().unwrap_or(0),
+                None if headers.get("transfer-encoding").is_some() => {
+                    b.starts_with(b"0\r\n\r\n") || b.windows(7).any(|w| w == b"\r\n0\r\n\r\n")
+                }
+                None => true,
+            };
+            while !done(buffer) {
+                let mut chunk = [0u8; 4096];
+                let n = socket.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            buffer.clear();
+            Some(())
+        }
+
+        async fn connection(api: Arc<Api>, mut socket: TcpStream) -> Option<()> {
+            let mut buffer = vec![];
+            loop {
+                let (line, headers) = read_request(&mut socket, &mut buffer).await?;
+                let path = line.split_whitespace().nth(1)?.to_owned();
+                if path.ends_with("/invocation/next") {
+                    let id = api.events.lock().await.recv().await?;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: {id}\r\nlambda-runtime-deadline-ms: 99999999999999\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:router\r\ncontent-length: {}\r\n\r\n{EVENT}",
+                        EVENT.len()
+                    );
+                    socket.write_all(reply.as_bytes()).await.ok()?;
+                } else if let Some(id) = path
+                    .strip_suffix("/response")
+                    .and_then(|p| p.rsplit('/').next())
+                {
+                    if id == CUT {
+                        // The caller hung up: the response connection is gone.
+                        return None;
+                    }
+                    skip_body(&mut socket, &mut buffer, &headers).await?;
+                    socket
+                        .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .ok()?;
+                    let _ = api.answered.send(id.to_owned());
+                } else {
+                    skip_body(&mut socket, &mut buffer, &headers).await?;
+                    socket
+                        .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .ok()?;
+                }
+            }
+        }
+
+        #[tokio::test]
+        async fn every_slot_serves_at_once_and_survives_a_cut_response() {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (events, events_rx) = mpsc::channel(SLOTS * 2);
+            let (answered_tx, mut answered) = mpsc::unbounded_channel();
+            let api = Arc::new(Api {
+                events: Mutex::new(events_rx),
+                answered: answered_tx,
+            });
+            let server = tokio::spawn(async move {
+                while let Ok((socket, _)) = listener.accept().await {
+                    let _ = socket.set_nodelay(true);
+                    tokio::spawn(connection(Arc::clone(&api), socket));
+                }
+            });
+            let mut child = Killed(
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", CHILD, "--ignored", "--test-threads=1"])
+                    .env_clear()
+                    .env("PATH", "/usr/bin:/bin")
+                    .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+                    .env("AWS_LAMBDA_MAX_CONCURRENCY", SLOTS.to_string())
+                    .env("AWS_LAMBDA_FUNCTION_NAME", "router")
+                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+                    .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                    .env("AWS_REGION", "us-east-1")
+                    .env("AWS_EC2_METADATA_DISABLED", "true")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            let mut got = vec![];
+            for round in ["round1", "round2"] {
+                for i in 0..SLOTS {
+                    events.send(format!("{round}-{i}")).await.unwrap();
+                }
+                let expected = if round == "round1" { SLOTS - 1 } else { SLOTS };
+                for _ in 0..expected {
+                    let id = tokio::time::timeout(Duration::from_secs(30), answered.recv())
+                        .await
+                        .unwrap_or_else(|_| {
+                            panic!("{round}: only {got:?} answered; the slots did not all serve at once")
+                        })
+                        .unwrap();
+                    got.push(id);
+                }
+            }
+            got.sort();
+            assert_eq!(
+                got,
+                [
+                    "round1-1", "round1-2", "round1-3", "round2-0", "round2-1", "round2-2",
+                    "round2-3"
+                ]
+            );
+            assert!(
+                child.0.try_wait().unwrap().is_none(),
+                "the router process is still serving"
+            );
+            server.abort();
+        }
     }
 }
