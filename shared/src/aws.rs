@@ -297,6 +297,17 @@ where
     }
 }
 
+impl<E, R> From<SdkError<E, R>> for AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + HttpStatus,
+{
+    /// Lets `client.op().send().await?` classify on the way out.
+    fn from(err: SdkError<E, R>) -> Self {
+        Self::from_sdk(&err)
+    }
+}
+
 /// The HTTP status of a raw reply, so [`AwsError::from_sdk`] can read both plain responses and
 /// event-stream messages (which have none).
 pub trait HttpStatus {

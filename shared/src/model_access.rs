@@ -32,6 +32,17 @@ pub struct AccessProblem {
 }
 
 impl Availability {
+    /// The answer for a model the account can invoke in the region (every state available).
+    pub fn available() -> Self {
+        Self {
+            agreement: "AVAILABLE".into(),
+            agreement_error: None,
+            authorization: "AUTHORIZED".into(),
+            entitlement: "AVAILABLE".into(),
+            region: "AVAILABLE".into(),
+        }
+    }
+
     /// Every state in the way of invoking `model_id` in `region`; empty when it can be invoked.
     pub fn problems(&self, model_id: &str, region: &str) -> Vec<AccessProblem> {
         let mut out = Vec::new();
@@ -104,24 +115,18 @@ impl Availability {
 mod tests {
     use super::*;
 
-    fn available() -> Availability {
-        Availability {
-            agreement: "AVAILABLE".into(),
-            agreement_error: None,
-            authorization: "AUTHORIZED".into(),
-            entitlement: "AVAILABLE".into(),
-            region: "AVAILABLE".into(),
-        }
-    }
-
     #[test]
     fn an_available_model_has_no_problem() {
-        assert!(available().problems("m.x", "us-east-1").is_empty());
+        assert!(
+            Availability::available()
+                .problems("m.x", "us-east-1")
+                .is_empty()
+        );
     }
 
     #[test]
     fn each_state_names_itself_and_its_remedy() {
-        let ok = available();
+        let ok = Availability::available();
         let cases = [
             (
                 Availability {
