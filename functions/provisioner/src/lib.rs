@@ -13,6 +13,7 @@
 //! - [`sdk`]: that seam over the AWS SDK, one client per region, SDK retries off.
 //! - [`retry`]: the provisioner's retry policy over `shared::retry`, bounded by the work deadline.
 //! - [`config`]: the function's own environment, checked at start-up.
+//! - `fake` (feature `test-support`): an in-memory control plane for the test suites.
 
 pub mod config;
 pub mod control;
@@ -26,8 +27,8 @@ pub mod respond;
 pub mod retry;
 pub mod sdk;
 
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 
 use shared::aws::AwsError;
 
