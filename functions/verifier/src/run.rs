@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use shared::telemetry::MetricsSink;
+/// Re-exported so `verifier::run::MetricsSink` keeps naming the one shared trait.
+pub use shared::telemetry::MetricsSink;
 use tokio::time::Instant;
 
 use crate::alert::{Notifier, alert_text};
