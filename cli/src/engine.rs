@@ -7,14 +7,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use provisioner::control::{ControlPlane as _, Planes as _, ProfileInfo};
-use provisioner::handler::RequestContext;
 use provisioner::properties::ProfileProps;
 use provisioner::protocol::StackRef;
+use provisioner::resource::RequestContext;
 use provisioner::sdk::SdkPlanes;
 use shared::arn::ModelRef;
+use shared::aws::AwsError;
 use verifier::classify::{ConfigClassifier, learn_profile_models};
 use verifier::doctor::{DoctorReport, SdkControlPlane, run_doctor};
-use verifier::logs::{LogsError, LogsSource, Page, SdkLogs};
+use verifier::logs::{LogsSource, Page, SdkLogs};
 use verifier::report::{Finding, Report, Tally};
 use verifier::scan::{ResumePoint, ScanSettings, ScanStats, scan_regions};
 use verifier::window::{Window, WindowJson, fmt_ms};
@@ -244,7 +245,7 @@ impl<L: LogsSource + Sync> LogsSource for Progress<L> {
         group: &str,
         window: Window,
         token: Option<String>,
-    ) -> Result<Page, LogsError> {
+    ) -> Result<Page, AwsError> {
         {
             let mut s = self.state();
             if s.region.as_deref() != Some(region) {
@@ -276,16 +277,16 @@ impl<L: LogsSource + Sync> LogsSource for Progress<L> {
                     );
                 }
             }
-            Err(LogsError::Retryable(message)) => {
+            Err(error) if error.is_retryable() => {
                 s.retries += 1;
                 if !self.quiet {
                     eprintln!(
-                        "scan: {region}: throttled or unavailable, backing off (retry {}): {message}",
+                        "scan: {region}: throttled or unavailable, backing off (retry {}): {error}",
                         s.retries
                     );
                 }
             }
-            Err(LogsError::Fatal(_)) => {}
+            Err(_) => {}
         }
         out
     }

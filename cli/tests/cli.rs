@@ -651,7 +651,7 @@ async fn scan_counts_the_same_as_the_verifier_library_for_the_same_traffic() {
 
 struct Discard;
 
-impl verifier::run::MetricsSink for Discard {
+impl shared::telemetry::MetricsSink for Discard {
     fn emit(&self, _line: &str) {}
 }
 

@@ -185,6 +185,17 @@ pub fn is_region_name(s: &str) -> bool {
         && !number.starts_with('0')
 }
 
+/// True when `s` parses as an inference-profile ARN (system-defined or application), by the
+/// typed parser rather than a substring: `arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0`.
+pub fn is_inference_profile_arn(s: &str) -> bool {
+    ModelRef::parse(s).is_ok_and(|r| r.is_profile_arn())
+}
+
+/// True when `s` parses as an application-inference-profile ARN.
+pub fn is_app_profile_arn(s: &str) -> bool {
+    AppProfileArn::parse(s).is_ok()
+}
+
 fn is_partition(s: &str) -> bool {
     match s.strip_prefix("aws") {
         Some("") => true,
@@ -651,6 +662,12 @@ impl ModelRef {
         }
     }
 
+    /// True for an inference-profile ARN, system-defined or application: a `modelId` that
+    /// routes through a profile rather than straight to a model.
+    pub fn is_profile_arn(&self) -> bool {
+        matches!(self, Self::SystemProfileArn(_) | Self::AppProfileArn(_))
+    }
+
     /// True for the ARN forms.
     pub fn is_arn(&self) -> bool {
         matches!(
@@ -1014,6 +1031,24 @@ mod tests {
     }
 
     #[test]
+    fn profile_arns_are_recognised_by_the_parser_not_by_substring() {
+        let app =
+            "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abcdefghij12";
+        let system = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0";
+        assert!(is_inference_profile_arn(app) && is_app_profile_arn(app));
+        assert!(is_inference_profile_arn(system) && !is_app_profile_arn(system));
+        for not_profile in [
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+            "us.anthropic.claude-3-haiku-20240307-v1:0",
+            "x:application-inference-profile/abc",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/",
+        ] {
+            assert!(!is_inference_profile_arn(not_profile), "{not_profile}");
+            assert!(!is_app_profile_arn(not_profile), "{not_profile}");
+        }
+    }
+
+    #[test]
     fn region_names_are_recognised_structurally() {
         for ok in [
             "us-east-1",
@@ -1023,6 +1058,7 @@ mod tests {
             "cn-north-1",
             "us-isob-east-1",
             "il-central-1",
+            "us-west-2",
         ] {
             assert!(is_region_name(ok), "{ok}");
         }
@@ -1037,6 +1073,8 @@ mod tests {
             "us-east-123",
             "usa-east-1",
             "us-east-1 ",
+            "Moon",
+            "us-east1-1",
         ] {
             assert!(!is_region_name(bad), "{bad}");
         }

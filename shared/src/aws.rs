@@ -10,14 +10,32 @@
 //! the SDK reads itself; nothing local is hard-coded here.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Loads the SDK config from the standard environment (region, credentials chain,
 /// `AWS_ENDPOINT_URL*`, retry and timeout settings). Call once per cold start.
+///
+/// It keeps the SDK's own retries (standard mode, 3 attempts): right for calls made once
+/// (SNS, a doctor check). Clients whose calls run inside [`crate::retry::retry`] or another
+/// loop of ours are built from [`without_sdk_retries`] instead, so attempts do not multiply.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The config with the SDK's retries turned off, for clients whose calls we retry ourselves:
+/// every attempt then goes through our loop, which paces it, counts it and stops at the
+/// invocation's deadline (the SDK's back-off knows nothing of the deadline).
+pub fn without_sdk_retries(base: &SdkConfig) -> SdkConfig {
+    base.to_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build()
 }
 
 /// The shared config with its region replaced by `region`; every other setting (endpoint
@@ -104,6 +122,211 @@ impl<C> std::fmt::Debug for RegionalClients<C> {
     }
 }
 
+/// What kind of failure an AWS call ended in, across services. The one place that decides
+/// which failures are worth another attempt: [`AwsErrorKind::is_retryable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AwsErrorKind {
+    /// The request is malformed or names something invalid (`ValidationException`).
+    Validation,
+    /// The caller may not do this (`AccessDeniedException`, e.g. a missing model agreement).
+    AccessDenied,
+    /// The resource does not exist (`ResourceNotFoundException`, or a bare 404).
+    NotFound,
+    /// The resource is in a state that forbids the call, or the name is taken (`ConflictException`).
+    Conflict,
+    /// Too many requests (`ThrottlingException`, `TooManyRequestsException`, a bare 429...).
+    Throttling,
+    /// An account quota is used up (`ServiceQuotaExceededException`): waiting will not help.
+    ServiceQuotaExceeded,
+    /// The model is still being loaded (`ModelNotReadyException`).
+    ModelNotReady,
+    /// The model took too long for this request (`ModelTimeoutException`).
+    ModelTimeout,
+    /// The model failed on this request (`ModelErrorException`).
+    ModelError,
+    /// The model failed mid-stream (`ModelStreamErrorException`).
+    ModelStreamError,
+    /// The service failed (`InternalServerException`, `InternalFailure`, a bare 5xx).
+    InternalServer,
+    /// The service is briefly unavailable (`ServiceUnavailableException`, a bare 503).
+    ServiceUnavailable,
+    /// The SDK's connect or operation timeout fired.
+    Timeout,
+    /// The call never got a usable answer (connection failed, reply undecodable).
+    Transport,
+    /// Anything else: a code this product does not know, a request the SDK could not build.
+    Other,
+}
+
+impl AwsErrorKind {
+    /// The kind an AWS error code names. Accepts shape names (`ThrottlingException`), their
+    /// stream-member spellings (`throttlingException`) and the generic query-protocol codes
+    /// (`Throttling`, `InternalFailure`); unknown codes are [`AwsErrorKind::Other`].
+    pub fn from_code(code: &str) -> Self {
+        let code = code.trim_end_matches("Exception").to_ascii_lowercase();
+        match code.as_str() {
+            "validation" => Self::Validation,
+            "accessdenied" => Self::AccessDenied,
+            "resourcenotfound" => Self::NotFound,
+            "conflict" => Self::Conflict,
+            "throttling" | "toomanyrequests" | "requestlimitexceeded" => Self::Throttling,
+            "servicequotaexceeded" => Self::ServiceQuotaExceeded,
+            "modelnotready" => Self::ModelNotReady,
+            "modeltimeout" => Self::ModelTimeout,
+            "modelerror" => Self::ModelError,
+            "modelstreamerror" => Self::ModelStreamError,
+            "internalserver" | "internalfailure" => Self::InternalServer,
+            "serviceunavailable" => Self::ServiceUnavailable,
+            _ => Self::Other,
+        }
+    }
+
+    /// The kind a bare HTTP status implies when the reply carries no error code.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            404 => Self::NotFound,
+            429 => Self::Throttling,
+            503 => Self::ServiceUnavailable,
+            500..=599 => Self::InternalServer,
+            _ => Self::Other,
+        }
+    }
+
+    /// Whether the same call may succeed if made again a little later: the service was
+    /// overloaded, not ready, failing inside, or never reached. Client errors (validation,
+    /// access, not found, conflict, quota) and the model's own failures are not.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Throttling
+                | Self::ModelNotReady
+                | Self::ServiceUnavailable
+                | Self::InternalServer
+                | Self::Timeout
+                | Self::Transport
+        )
+    }
+}
+
+/// A failed AWS call: its kind, the service's error code (empty when the reply had none) and
+/// a message fit for an operator (the service's, or the SDK's description of what failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    /// What kind of failure it is.
+    pub kind: AwsErrorKind,
+    /// The service's error code, e.g. `ThrottlingException`; empty when there was none.
+    pub code: String,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl AwsError {
+    /// An error of `kind` with `code` and `message`.
+    pub fn new(kind: AwsErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Classifies anything that carries AWS error metadata (a service error, an event-stream
+    /// error): by its code, else [`AwsErrorKind::Transport`] (no code means no service answer).
+    pub fn from_metadata<E: ProvideErrorMetadata + fmt::Debug>(err: &E) -> Self {
+        match err.code() {
+            Some(code) => Self::new(
+                AwsErrorKind::from_code(code),
+                code,
+                err.message().unwrap_or(code),
+            ),
+            None => Self::new(AwsErrorKind::Transport, "", format!("{err:?}")),
+        }
+    }
+
+    /// Classifies an SDK call's failure: by the service's error code, else by the HTTP status,
+    /// else by how the call failed (timeout, connection, undecodable reply).
+    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug + HttpStatus,
+    {
+        let code = err.code().unwrap_or_default();
+        let message = err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| DisplayErrorContext(err).to_string());
+        let kind = match (AwsErrorKind::from_code(code), err) {
+            (AwsErrorKind::Other, SdkError::TimeoutError(_)) => AwsErrorKind::Timeout,
+            (AwsErrorKind::Other, SdkError::DispatchFailure(_) | SdkError::ResponseError(_)) => {
+                AwsErrorKind::Transport
+            }
+            (AwsErrorKind::Other, SdkError::ServiceError(se)) => {
+                AwsErrorKind::from_status(se.raw().http_status())
+            }
+            (kind, _) => kind,
+        };
+        Self::new(kind, code, message)
+    }
+
+    /// Whether another attempt may succeed ([`AwsErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code.is_empty(), self.message.is_empty()) {
+            (false, false) => write!(f, "{}: {}", self.code, self.message),
+            (false, true) => f.write_str(&self.code),
+            (true, false) => f.write_str(&self.message),
+            (true, true) => f.write_str("unknown error"),
+        }
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+impl<E, R> From<&SdkError<E, R>> for AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + HttpStatus,
+{
+    fn from(err: &SdkError<E, R>) -> Self {
+        Self::from_sdk(err)
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + HttpStatus,
+{
+    /// Lets `client.op().send().await?` classify on the way out.
+    fn from(err: SdkError<E, R>) -> Self {
+        Self::from_sdk(&err)
+    }
+}
+
+/// The HTTP status of a raw reply, so [`AwsError::from_sdk`] can read both plain responses and
+/// event-stream messages (which have none).
+pub trait HttpStatus {
+    /// The status code; 0 when the reply is not an HTTP response.
+    fn http_status(&self) -> u16;
+}
+
+impl HttpStatus for Response {
+    fn http_status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+impl HttpStatus for aws_smithy_types::event_stream::RawMessage {
+    fn http_status(&self) -> u16 {
+        0
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -158,6 +381,138 @@ pub(crate) mod tests {
         (url, task)
     }
 
+    mod classify {
+        use super::super::*;
+        use aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileError as OpError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+
+        fn raw(status: u16) -> Response {
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+        }
+
+        fn service(code: Option<&str>, status: u16) -> SdkError<OpError, Response> {
+            let mut meta = ErrorMetadata::builder().message("from the service");
+            if let Some(code) = code {
+                meta = meta.code(code);
+            }
+            SdkError::service_error(OpError::generic(meta.build()), raw(status))
+        }
+
+        fn kind(err: &SdkError<OpError, Response>) -> AwsErrorKind {
+            AwsError::from_sdk(err).kind
+        }
+
+        #[test]
+        fn service_errors_are_classified_by_their_code() {
+            use AwsErrorKind as K;
+            for (code, expected) in [
+                ("ThrottlingException", K::Throttling),
+                ("TooManyRequestsException", K::Throttling),
+                ("Throttling", K::Throttling),
+                ("RequestLimitExceeded", K::Throttling),
+                ("ServiceUnavailableException", K::ServiceUnavailable),
+                ("InternalServerException", K::InternalServer),
+                ("InternalFailure", K::InternalServer),
+                ("ModelNotReadyException", K::ModelNotReady),
+                ("ValidationException", K::Validation),
+                ("AccessDeniedException", K::AccessDenied),
+                ("ResourceNotFoundException", K::NotFound),
+                ("ConflictException", K::Conflict),
+                ("ServiceQuotaExceededException", K::ServiceQuotaExceeded),
+                ("ModelTimeoutException", K::ModelTimeout),
+                ("ModelErrorException", K::ModelError),
+                ("modelStreamErrorException", K::ModelStreamError),
+                ("SomethingNewException", K::Other),
+            ] {
+                // The code wins over the status: a 400 throttle is still a throttle.
+                let err = AwsError::from_sdk(&service(Some(code), 400));
+                assert_eq!(err.kind, expected, "{code}");
+                assert_eq!(err.code, code);
+                assert_eq!(err.message, "from the service");
+                assert_eq!(err.to_string(), format!("{code}: from the service"));
+            }
+        }
+
+        #[test]
+        fn a_reply_without_a_code_is_classified_by_its_status() {
+            use AwsErrorKind as K;
+            for (status, expected) in [
+                (404, K::NotFound),
+                (429, K::Throttling),
+                (503, K::ServiceUnavailable),
+                (500, K::InternalServer),
+                (502, K::InternalServer),
+                (400, K::Other),
+            ] {
+                assert_eq!(kind(&service(None, status)), expected, "{status}");
+            }
+        }
+
+        #[test]
+        fn failures_without_an_answer_are_timeouts_or_transport() {
+            let timeout: SdkError<OpError, Response> = SdkError::timeout_error("too slow");
+            assert_eq!(kind(&timeout), AwsErrorKind::Timeout);
+            let dispatch: SdkError<OpError, Response> = SdkError::dispatch_failure(
+                ConnectorError::io(std::io::Error::other("refused").into()),
+            );
+            assert_eq!(kind(&dispatch), AwsErrorKind::Transport);
+            let garbled: SdkError<OpError, Response> =
+                SdkError::response_error("not JSON", raw(200));
+            assert_eq!(kind(&garbled), AwsErrorKind::Transport);
+            let unbuilt: SdkError<OpError, Response> =
+                SdkError::construction_failure("missing field");
+            assert_eq!(kind(&unbuilt), AwsErrorKind::Other);
+            assert!(!AwsError::from_sdk(&dispatch).message.is_empty());
+        }
+
+        #[test]
+        fn one_list_says_what_is_worth_another_attempt() {
+            use AwsErrorKind as K;
+            let retryable = [
+                K::Throttling,
+                K::ModelNotReady,
+                K::ServiceUnavailable,
+                K::InternalServer,
+                K::Timeout,
+                K::Transport,
+            ];
+            let final_ = [
+                K::Validation,
+                K::AccessDenied,
+                K::NotFound,
+                K::Conflict,
+                K::ServiceQuotaExceeded,
+                K::ModelTimeout,
+                K::ModelError,
+                K::ModelStreamError,
+                K::Other,
+            ];
+            assert!(retryable.iter().all(|k| k.is_retryable()));
+            assert!(final_.iter().all(|k| !k.is_retryable()));
+        }
+
+        #[test]
+        fn metadata_without_a_code_means_no_service_answer() {
+            let with = ErrorMetadata::builder().code("ThrottlingException").build();
+            assert_eq!(
+                AwsError::from_metadata(&with).kind,
+                AwsErrorKind::Throttling
+            );
+            assert_eq!(
+                AwsError::from_metadata(&with).message,
+                "ThrottlingException"
+            );
+            let without = ErrorMetadata::builder().message("eof").build();
+            assert_eq!(
+                AwsError::from_metadata(&without).kind,
+                AwsErrorKind::Transport
+            );
+        }
+    }
+
     #[test]
     fn region_override_keeps_every_other_setting() {
         let base = loopback_config("http://127.0.0.1:9", "us-east-1");
@@ -172,6 +527,15 @@ pub(crate) mod tests {
             base.region().map(ToString::to_string).as_deref(),
             Some("us-east-1")
         );
+    }
+
+    #[test]
+    fn retries_can_be_turned_off_keeping_the_rest() {
+        let base = loopback_config("http://127.0.0.1:9", "us-east-1");
+        let off = without_sdk_retries(&base);
+        assert_eq!(off.retry_config().map(|r| r.max_attempts()), Some(1));
+        assert_eq!(off.endpoint_url(), Some("http://127.0.0.1:9"));
+        assert_eq!(off.region(), base.region());
     }
 
     #[test]

@@ -74,6 +74,61 @@ pub fn init_tracing() -> bool {
     }
 }
 
+/// Where EMF lines go: stdout in Lambda (one line each, outside any tracing layer, so the
+/// runtime ships them to CloudWatch Logs and CloudWatch extracts the metrics), a buffer in tests.
+pub trait MetricsSink: Send + Sync {
+    /// Writes one document (without its trailing newline). A line that cannot be written is
+    /// dropped: a metric is never worth failing the work it measures.
+    fn emit(&self, line: &str);
+}
+
+/// Prints each document as its own stdout line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutSink;
+
+impl MetricsSink for StdoutSink {
+    fn emit(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        // Ignored on purpose: see the trait.
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Keeps emitted lines in memory, for tests and callers that inspect them.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl MemorySink {
+    /// The lines emitted so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl MetricsSink for MemorySink {
+    fn emit(&self, line: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line.to_owned());
+    }
+}
+
+impl<S: MetricsSink + ?Sized> MetricsSink for std::sync::Arc<S> {
+    fn emit(&self, line: &str) {
+        (**self).emit(line);
+    }
+}
+
+impl<S: MetricsSink + ?Sized> MetricsSink for &S {
+    fn emit(&self, line: &str) {
+        (**self).emit(line);
+    }
+}
+
 /// The only dimension keys the product emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {

@@ -353,6 +353,30 @@ fn check_name(name: &str) -> Result<(), TenantError> {
     Ok(())
 }
 
+/// Why [`load_with_tenants`] could not load the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The shared profile configuration is unusable.
+    #[error("profile config: {0}")]
+    Profiles(#[from] ConfigError),
+    /// The `tenants:` section is unusable.
+    #[error("tenants config: {0}")]
+    Tenants(#[from] TenantError),
+}
+
+/// Reads the profile document once (from `PROFILES_CONFIG_FILE` / `PROFILES_CONFIG` in `env`)
+/// and returns both its shared configuration and its tenants: one read per cold start, so the
+/// two can never come from different versions of the file. (It lives here, not in
+/// [`crate::config`], because tenants build on the config and not the other way round.)
+pub fn load_with_tenants(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(ProfileConfig, TenantsConfig), LoadError> {
+    let text = crate::config::read_source(&env)?;
+    let config = ProfileConfig::parse(&text, &env)?;
+    let tenants = TenantsConfig::parse(&text, &config, &env)?;
+    Ok((config, tenants))
+}
+
 impl TenantsConfig {
     /// Reads the `tenants:` section of the profile document named by `PROFILES_CONFIG_FILE` /
     /// `PROFILES_CONFIG`, layered over `base` (that document's shared config).
@@ -695,6 +719,37 @@ mod tests {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<TenantsConfig, TenantError> {
         TenantsConfig::parse(&format!("tenants:\n{tenants}"), &base(), env)
+    }
+
+    #[test]
+    fn one_load_gives_the_config_and_its_tenants() {
+        let doc = format!(
+            "models: [\"{SONNET}\"]\ninferenceProfiles:\n  \"{SONNET}\": \"{SHARED_ARN}\"\ntenants:\n  team-a:\n    apiKeys: [\"{H1}\"]\n"
+        );
+        let reads = std::cell::Cell::new(0);
+        let env = |k: &str| {
+            (k == "PROFILES_CONFIG").then(|| {
+                reads.set(reads.get() + 1);
+                doc.clone()
+            })
+        };
+        let (config, tenants) = load_with_tenants(env).unwrap();
+        assert_eq!(reads.get(), 1);
+        assert_eq!(config.models, vec![SONNET.to_owned()]);
+        assert_eq!(tenants.tenants[0].name, "team-a");
+        let err = load_with_tenants(|k| (k == "PROFILES_CONFIG").then(|| "tenants: 3".to_owned()))
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("profile config: ")
+                || err.to_string().starts_with("tenants config: "),
+            "{err}"
+        );
+        assert!(
+            load_with_tenants(|_| None)
+                .unwrap_err()
+                .to_string()
+                .starts_with("profile config: ")
+        );
     }
 
     #[test]

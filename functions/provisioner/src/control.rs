@@ -1,51 +1,10 @@
 //! The Bedrock control-plane seam: the calls the provisioner makes, in plain types. The SDK
 //! adapter lives in [`crate::sdk`]; unit tests use an in-memory fake.
 
-use std::fmt;
 use std::future::Future;
 
-/// How a failed call should be treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiErrorKind {
-    NotFound,
-    Conflict,
-    Validation,
-    AccessDenied,
-    /// Throttling, 5xx, timeouts and connection failures: worth another try.
-    Transient,
-    Other,
-}
-
-/// A failed control-plane call: its classification, the service's error code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub kind: ApiErrorKind,
-    pub code: String,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(kind: ApiErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            kind,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code.is_empty(), self.message.is_empty()) {
-            (false, false) => write!(f, "{}: {}", self.code, self.message),
-            (false, true) => f.write_str(&self.code),
-            (true, false) => f.write_str(&self.message),
-            (true, true) => f.write_str("unknown error"),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
+use shared::aws::AwsError;
+pub use shared::model_access::Availability;
 
 /// An inference profile as GetInferenceProfile / ListInferenceProfiles describe it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -65,16 +24,6 @@ pub struct ModelInfo {
     pub model_id: String,
     pub model_arn: String,
     pub inference_types: Vec<String>,
-}
-
-/// GetFoundationModelAvailability, as strings (the SDK passes unknown values through).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Availability {
-    pub agreement: String,
-    pub agreement_error: Option<String>,
-    pub authorization: String,
-    pub entitlement: String,
-    pub region: String,
 }
 
 /// CreateInferenceProfile's input.
@@ -129,7 +78,7 @@ impl LoggingConfig {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, AwsError>;
 
 /// The Bedrock control plane of one region.
 pub trait ControlPlane: Send + Sync + 'static {

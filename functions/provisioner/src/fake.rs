@@ -5,9 +5,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::control::{
-    ApiError, ApiErrorKind, ApiResult, Availability, ControlPlane, LoggingConfig, ModelInfo,
-    NewProfile, Planes, ProfileInfo,
+    ApiResult, Availability, ControlPlane, LoggingConfig, ModelInfo, NewProfile, Planes,
+    ProfileInfo,
 };
+use shared::aws::{AwsError, AwsErrorKind};
 
 pub const ACCOUNT: &str = "123456789012";
 
@@ -27,7 +28,7 @@ pub struct State {
     pub models: HashMap<String, ModelInfo>,
     pub availability: HashMap<(String, String), Availability>,
     pub logging: Option<LoggingConfig>,
-    pub faults: VecDeque<(&'static str, ApiError)>,
+    pub faults: VecDeque<(&'static str, AwsError)>,
     pub calls: Vec<&'static str>,
     pub hang_on: Option<&'static str>,
     pub panic_on: Option<&'static str>,
@@ -41,16 +42,6 @@ pub struct Fake(pub Arc<Mutex<State>>);
 pub struct FakePlane {
     fake: Fake,
     region: String,
-}
-
-pub fn available() -> Availability {
-    Availability {
-        agreement: "AVAILABLE".into(),
-        agreement_error: None,
-        authorization: "AUTHORIZED".into(),
-        entitlement: "AVAILABLE".into(),
-        region: "AVAILABLE".into(),
-    }
 }
 
 impl Fake {
@@ -77,7 +68,7 @@ impl Fake {
                 );
                 for region in ["us-east-1", "us-west-2"] {
                     s.availability
-                        .insert((region.into(), id.into()), available());
+                        .insert((region.into(), id.into()), Availability::available());
                 }
                 s.system.push(ProfileInfo {
                     name: format!("US {id}"),
@@ -100,10 +91,10 @@ impl Fake {
         self.0.lock().unwrap()
     }
 
-    pub fn fail_next(&self, op: &'static str, kind: ApiErrorKind, code: &str, message: &str) {
+    pub fn fail_next(&self, op: &'static str, kind: AwsErrorKind, code: &str, message: &str) {
         self.state()
             .faults
-            .push_back((op, ApiError::new(kind, code, message)));
+            .push_back((op, AwsError::new(kind, code, message)));
     }
 
     pub fn calls(&self) -> Vec<&'static str> {
@@ -147,9 +138,9 @@ impl Planes for Fake {
     }
 }
 
-fn not_found(what: &str) -> ApiError {
-    ApiError::new(
-        ApiErrorKind::NotFound,
+fn not_found(what: &str) -> AwsError {
+    AwsError::new(
+        AwsErrorKind::NotFound,
         "ResourceNotFoundException",
         format!("{what} not found"),
     )
@@ -227,8 +218,8 @@ impl ControlPlane for FakePlane {
             return Ok(existing.info.arn.clone());
         }
         if s.profiles.iter().any(|x| x.info.name == p.name) {
-            return Err(ApiError::new(
-                ApiErrorKind::Conflict,
+            return Err(AwsError::new(
+                AwsErrorKind::Conflict,
                 "ConflictException",
                 format!("profile {} already exists", p.name),
             ));

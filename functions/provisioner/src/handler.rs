@@ -4,46 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::Error;
 use crate::control::Planes;
 use crate::properties::{self, LoggingProps, ProfileProps};
-use crate::protocol::{CREATE_FAILED_MARKER, Envelope, Response, StackRef};
+use crate::protocol::{CREATE_FAILED_MARKER, Envelope, RequestType, Response, StackRef};
+use crate::resource::{Outcome, RequestContext};
 use crate::respond::{Responder, ResponseUrl};
 use crate::{logging, profile};
 
 pub const PROFILE_TYPE: &str = "Custom::BedrockInferenceProfile";
 pub const LOGGING_TYPE: &str = "Custom::BedrockInvocationLogging";
-
-/// What the resource logic needs to know about the request.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub stack: StackRef,
-    pub stack_id: String,
-    pub request_id: String,
-    pub logical_id: String,
-    pub physical_id: Option<String>,
-    /// Work must be finished by then; retries and polls stop before it.
-    pub deadline: Instant,
-}
-
-/// A successful result: the physical ID and the attributes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub physical_id: String,
-    pub data: Map<String, Value>,
-}
-
-impl Outcome {
-    pub fn bare(physical_id: String) -> Self {
-        Outcome {
-            physical_id,
-            data: Map::new(),
-        }
-    }
-}
 
 /// When the work must stop and when the PUT must be done, from the time left in the invocation.
 #[derive(Debug, Clone, Copy)]
@@ -97,22 +70,17 @@ impl<P: Planes> Provisioner<P> {
             }
         };
         // An answer that cannot be delivered must not be preceded by work no stack will own.
-        if let Err(e) = ResponseUrl::parse(&envelope.response_url) {
-            tracing::error!(error = %e, "event cannot be answered");
-            return Err(e);
-        }
+        let response_url = match ResponseUrl::parse(&envelope.response_url) {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::error!(error = %e, "event cannot be answered");
+                return Err(e);
+            }
+        };
         let deadlines = Deadlines::from_remaining(remaining);
-        let request_type = event
-            .get("RequestType")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?");
-        let resource_type = event
-            .get("ResourceType")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?");
         tracing::info!(
-            request_type,
-            resource_type,
+            request_type = envelope.request_type.as_ref().map_or("?", |t| t.as_str()),
+            resource_type = envelope.resource_type.as_deref().unwrap_or("?"),
             logical_id = %envelope.logical_id,
             request_id = %envelope.request_id,
             remaining_ms = remaining.as_millis() as u64,
@@ -126,7 +94,7 @@ impl<P: Planes> Provisioner<P> {
             tracing::error!(reason = %reason, "answering FAILED");
         }
         self.responder
-            .send(&envelope.response_url, &response, deadlines.put)
+            .send(&response_url, &response, deadlines.put)
             .await?;
         Ok(response)
     }
@@ -182,24 +150,17 @@ async fn dispatch<P: Planes>(
     envelope: &Envelope,
     deadline: Instant,
 ) -> Result<Outcome, Error> {
-    let request_type = match event.get("RequestType") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(Error::Event("RequestType must be a string".into())),
-        None => return Err(Error::Event("RequestType is missing".into())),
-    };
-    if !matches!(request_type, "Create" | "Update" | "Delete") {
-        return Err(Error::Event(format!(
-            "RequestType {request_type:?} is not Create, Update or Delete"
-        )));
-    }
+    let request_type = envelope.request_type.clone().map_err(Error::Event)?;
     // The Delete after a failed Create: nothing was made, so there is nothing to check.
-    if request_type == "Delete" && envelope.physical_id.as_deref() == Some(CREATE_FAILED_MARKER) {
+    if request_type == RequestType::Delete
+        && envelope.physical_id.as_deref() == Some(CREATE_FAILED_MARKER)
+    {
         tracing::info!("acknowledging the Delete of a resource whose Create failed");
         return Ok(Outcome::bare(CREATE_FAILED_MARKER.to_owned()));
     }
-    let resource_type = event
-        .get("ResourceType")
-        .and_then(Value::as_str)
+    let resource_type = envelope
+        .resource_type
+        .as_deref()
         .ok_or_else(|| Error::Event("ResourceType is missing or not a string".into()))?;
     let ctx = RequestContext {
         stack: StackRef::parse(&envelope.stack_id)?,
@@ -209,31 +170,36 @@ async fn dispatch<P: Planes>(
         physical_id: envelope.physical_id.clone(),
         deadline,
     };
-    if request_type != "Create" && ctx.physical_id.is_none() {
+    if request_type != RequestType::Create && ctx.physical_id.is_none() {
         return Err(Error::Event(format!(
-            "{request_type} event has no PhysicalResourceId"
+            "{} event has no PhysicalResourceId",
+            request_type.as_str()
         )));
     }
     let props = properties::object(event, "ResourceProperties");
     match resource_type {
         PROFILE_TYPE => match request_type {
-            "Create" => profile::create(planes, &ctx, &ProfileProps::parse(&props?)?).await,
-            "Update" => {
+            RequestType::Create => {
+                profile::create(planes, &ctx, &ProfileProps::parse(&props?)?).await
+            }
+            RequestType::Update => {
                 let old = properties::object(event, "OldResourceProperties").unwrap_or_default();
                 profile::update(planes, &ctx, &ProfileProps::parse(&props?)?, &old).await
             }
-            _ => profile::delete(planes, &ctx).await,
+            RequestType::Delete => profile::delete(planes, &ctx).await,
         },
         LOGGING_TYPE => match request_type {
-            "Create" => logging::apply(planes, &ctx, &LoggingProps::parse(&props?)?, None).await,
-            "Update" => {
+            RequestType::Create => {
+                logging::apply(planes, &ctx, &LoggingProps::parse(&props?)?, None).await
+            }
+            RequestType::Update => {
                 let old = properties::object(event, "OldResourceProperties")
                     .and_then(|m| LoggingProps::parse(&m))
                     .ok();
                 let new = LoggingProps::parse(&props?)?;
                 logging::apply(planes, &ctx, &new, old.as_ref().map(|o| &o.config)).await
             }
-            _ => {
+            RequestType::Delete => {
                 let parsed = props.and_then(|m| LoggingProps::parse(&m));
                 logging::delete(planes, &ctx, parsed).await
             }
@@ -248,11 +214,11 @@ async fn dispatch<P: Planes>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::ApiErrorKind;
     use crate::fake::{ACCOUNT, Fake};
     use crate::properties::OWNER_TAG_KEY;
     use crate::protocol::Status;
     use serde_json::json;
+    use shared::aws::AwsErrorKind;
 
     const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1f2e3d4c";
     const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -585,7 +551,7 @@ mod tests {
         for _ in 0..3 {
             fake.fail_next(
                 "CreateInferenceProfile",
-                ApiErrorKind::Transient,
+                AwsErrorKind::Throttling,
                 "ThrottlingException",
                 "slow down",
             );
@@ -747,7 +713,7 @@ mod tests {
         for _ in 0..2 {
             fake.fail_next(
                 "PutModelInvocationLoggingConfiguration",
-                ApiErrorKind::Validation,
+                AwsErrorKind::Validation,
                 "ValidationException",
                 "Failed to validate permissions for log group: /a, with role: arn:aws:iam::123456789012:role/bedrock-logging. Verify the IAM role permissions are correct.",
             );
@@ -763,7 +729,7 @@ mod tests {
         let fake = Fake::seeded();
         fake.fail_next(
             "GetFoundationModel",
-            ApiErrorKind::Validation,
+            AwsErrorKind::Validation,
             "ValidationException",
             "The provided model identifier is invalid.",
         );
@@ -782,7 +748,7 @@ mod tests {
         let fake = Fake::seeded();
         fake.fail_next(
             "PutModelInvocationLoggingConfiguration",
-            ApiErrorKind::Validation,
+            AwsErrorKind::Validation,
             "ValidationException",
             "log group name is bad",
         );

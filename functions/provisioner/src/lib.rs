@@ -1,12 +1,19 @@
 //! The provisioner: a CloudFormation custom-resource handler for `Custom::BedrockInferenceProfile`
-//! and `Custom::BedrockInvocationLogging`.
+//! and `Custom::BedrockInvocationLogging`. Its first duty is never to hang a stack: every event,
+//! however malformed, ends in exactly one response PUT before the Lambda deadline.
 //!
-//! Its first duty is never to hang a stack: every event, however malformed, ends in exactly one
-//! response PUT before the Lambda deadline. The modules split along that line:
-//! [`protocol`] reads the envelope from raw JSON and shapes the ≤ 4 KB answer, [`respond`] delivers
-//! it, [`handler`] runs the work under a watchdog, and [`profile`] / [`logging`] hold the resource
-//! logic over the [`control::ControlPlane`] seam (faked in unit tests, backed by the AWS SDK in
-//! [`sdk`]).
+//! - [`handler`]: one event in, one response out; runs the work under a watchdog and routes it.
+//! - [`protocol`]: the envelope read from raw JSON, the ResponseURL check, the ≤ 4 KB answer.
+//! - [`respond`]: delivers the answer (PUT with retries, never past the deadline).
+//! - [`resource`]: what the resource logic is given ([`resource::RequestContext`]) and returns.
+//! - [`profile`]: `Custom::BedrockInferenceProfile` create/update/delete and the access check.
+//! - [`logging`]: `Custom::BedrockInvocationLogging` apply/delete.
+//! - [`properties`]: typed `ResourceProperties`, with the exact fix for each bad value.
+//! - [`control`]: the Bedrock control-plane seam, in plain types (faked in unit tests).
+//! - [`sdk`]: that seam over the AWS SDK, one client per region, SDK retries off.
+//! - [`retry`]: the provisioner's retry policy over `shared::retry`, bounded by the work deadline.
+//! - [`config`]: the function's own environment, checked at start-up.
+//! - `fake` (feature `test-support`): an in-memory control plane for the test suites.
 
 pub mod config;
 pub mod control;
@@ -15,14 +22,15 @@ pub mod logging;
 pub mod profile;
 pub mod properties;
 pub mod protocol;
+pub mod resource;
 pub mod respond;
 pub mod retry;
 pub mod sdk;
 
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 
-use control::ApiError;
+use shared::aws::AwsError;
 
 /// Everything that can go wrong while serving one event. Every variant ends up as the `Reason` of
 /// a FAILED response, so each message says what is wrong and, where there is one, the fix.
@@ -45,7 +53,7 @@ pub enum Error {
     Bedrock {
         operation: &'static str,
         #[source]
-        source: ApiError,
+        source: AwsError,
     },
     /// The work could not finish before the invocation deadline.
     #[error("timed out: {0}")]
@@ -56,7 +64,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn bedrock(operation: &'static str, source: ApiError) -> Self {
+    pub(crate) fn bedrock(operation: &'static str, source: AwsError) -> Self {
         Error::Bedrock { operation, source }
     }
 

@@ -4,10 +4,11 @@
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::control::{ApiError, ApiErrorKind, ControlPlane, LoggingConfig, Planes};
-use crate::handler::{Outcome, RequestContext};
+use crate::control::{ControlPlane, LoggingConfig, Planes};
 use crate::properties::LoggingProps;
+use crate::resource::{Outcome, RequestContext};
 use crate::retry;
+use shared::aws::{AwsError, AwsErrorKind};
 
 const PHYSICAL_PREFIX: &str = "bedrock-invocation-logging";
 
@@ -18,8 +19,8 @@ pub fn physical_id(account: &str, region: &str) -> String {
 
 /// While a new delivery role propagates through IAM, Bedrock answers
 /// "Failed to validate permissions for log group ..." for a while.
-pub fn is_permission_propagation(err: &ApiError) -> bool {
-    err.kind == ApiErrorKind::Validation
+pub fn is_permission_propagation(err: &AwsError) -> bool {
+    err.kind == AwsErrorKind::Validation
         && err
             .message
             .to_ascii_lowercase()

@@ -9,10 +9,11 @@ use shared::arn::{AppProfileArn, ModelRef};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::control::{ApiErrorKind, ControlPlane, NewProfile, Planes, ProfileInfo};
-use crate::handler::{Outcome, RequestContext};
+use crate::control::{ControlPlane, NewProfile, Planes, ProfileInfo};
 use crate::properties::{OWNER_TAG_KEY, ProfileProps, is_valid_profile_name};
+use crate::resource::{Outcome, RequestContext};
 use crate::retry;
+use shared::aws::AwsErrorKind;
 
 /// The source a profile copies from, resolved to an ARN, with the models it routes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +68,10 @@ pub fn generated_name(stack_name: &str, logical_id: &str, token: &str) -> String
 /// so the Reason names the property and the value as written, not only the failed call.
 fn source_lookup_error(region: &str, what: &str, e: Error) -> Error {
     match e {
-        Error::Bedrock { source, .. } if source.kind == ApiErrorKind::NotFound => Error::Refused(
+        Error::Bedrock { source, .. } if source.kind == AwsErrorKind::NotFound => Error::Refused(
             format!("ModelSource {what} was not found in {region}: {source}"),
         ),
-        Error::Bedrock { source, .. } if source.kind == ApiErrorKind::Validation => {
+        Error::Bedrock { source, .. } if source.kind == AwsErrorKind::Validation => {
             Error::Refused(format!(
                 "ModelSource {what} is not a model or inference profile Bedrock accepts in \
                  {region}: {source}"
@@ -172,50 +173,20 @@ pub async fn resolve_source<C: ControlPlane>(
 }
 
 /// What is wrong with one model's availability, with the fix; `None` when it can be invoked.
+/// The problems and remedies are the ones the verifier's doctor reports too.
 pub fn availability_problem(
     model_id: &str,
     region: &str,
     a: &crate::control::Availability,
 ) -> Option<String> {
-    let mut problems = Vec::new();
-    match a.agreement.as_str() {
-        "AVAILABLE" => {}
-        "PENDING" => problems.push(format!(
-            "the model agreement for {model_id} in {region} is still being processed: wait a few \
-             minutes for it to propagate, then deploy again"
-        )),
-        "ERROR" => problems.push(format!(
-            "the model agreement for {model_id} in {region} failed ({}): request access again on \
-             the Bedrock console's Model access page",
-            a.agreement_error.as_deref().unwrap_or("no detail given")
-        )),
-        other => problems.push(format!(
-            "the model agreement (EULA) for {model_id} has not been accepted in {region} \
-             (agreement {}): accept it on the Bedrock console's Model access page (or with \
-             CreateFoundationModelAgreement), then deploy again",
-            if other.is_empty() { "unknown" } else { other }
-        )),
-    }
-    if a.authorization != "AUTHORIZED" {
-        problems.push(format!(
-            "this account is not authorized to use {model_id} in {region}: allow \
-             bedrock:InvokeModel on it (check IAM policies and SCP denies) and request model access"
-        ));
-    }
-    if a.entitlement != "AVAILABLE" {
-        problems.push(format!(
-            "the account is not entitled to {model_id} in {region}: request model access on the \
-             Bedrock console's Model access page (an AWS Marketplace subscription for third-party \
-             models) and wait for it to propagate"
-        ));
-    }
-    if a.region != "AVAILABLE" {
-        problems.push(format!(
-            "{model_id} is not available in {region}: enable the region for this account \
-             (Account > AWS Regions) or choose a ModelSource that only routes to enabled regions"
-        ));
-    }
-    (!problems.is_empty()).then(|| problems.join("; "))
+    let problems = a.problems(model_id, region);
+    (!problems.is_empty()).then(|| {
+        let each: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.problem, p.remedy))
+            .collect();
+        format!("{}; then deploy again", each.join("; "))
+    })
 }
 
 /// Checks GetFoundationModelAvailability for every model the source routes to, each in its own
@@ -288,7 +259,7 @@ async fn wait_active<C: ControlPlane>(
         let profile = retry::call_retrying(
             deadline,
             "GetInferenceProfile",
-            |e| e.kind == ApiErrorKind::NotFound,
+            |e| e.kind == AwsErrorKind::NotFound,
             || plane.get_inference_profile(arn),
         )
         .await?;
@@ -380,7 +351,7 @@ pub async fn create<P: Planes>(
     .await
     {
         Ok(arn) => arn,
-        Err(Error::Bedrock { source: err, .. }) if err.kind == ApiErrorKind::Conflict => {
+        Err(Error::Bedrock { source: err, .. }) if err.kind == AwsErrorKind::Conflict => {
             adopt_if_ours(
                 &plane,
                 &name,
@@ -470,7 +441,7 @@ pub async fn update<P: Planes>(
     .await
     {
         Ok(p) => p,
-        Err(Error::Bedrock { source, .. }) if source.kind == ApiErrorKind::NotFound => {
+        Err(Error::Bedrock { source, .. }) if source.kind == AwsErrorKind::NotFound => {
             tracing::warn!(profile_arn = %arn, "the profile is gone; creating a replacement");
             return create(planes, ctx, props).await;
         }
@@ -527,7 +498,7 @@ pub async fn delete<P: Planes>(planes: &P, ctx: &RequestContext) -> Result<Outco
     .await
     {
         Ok(()) => tracing::info!(profile_arn = %arn_text, "profile deleted"),
-        Err(Error::Bedrock { source, .. }) if source.kind == ApiErrorKind::NotFound => {
+        Err(Error::Bedrock { source, .. }) if source.kind == AwsErrorKind::NotFound => {
             tracing::info!(profile_arn = %arn_text, "profile already gone");
         }
         Err(e) => return Err(e),
@@ -566,13 +537,7 @@ mod tests {
     #[test]
     fn availability_problems_name_the_remedy() {
         use crate::control::Availability;
-        let ok = Availability {
-            agreement: "AVAILABLE".into(),
-            agreement_error: None,
-            authorization: "AUTHORIZED".into(),
-            entitlement: "AVAILABLE".into(),
-            region: "AVAILABLE".into(),
-        };
+        let ok = Availability::available();
         assert_eq!(availability_problem("m.x", "us-east-1", &ok), None);
         let cases = [
             (

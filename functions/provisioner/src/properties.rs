@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 use shared::arn::ModelRef;
+use shared::json::type_name;
 
 use crate::Error;
 use crate::control::LoggingConfig;
@@ -202,17 +203,6 @@ fn check_known(map: &Map<String, Value>, known: &[&str]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

@@ -20,7 +20,43 @@ const REASON_FLOOR_CHARS: usize = 240;
 /// still fits.
 const ECHO_CAP_CHARS: usize = 1024;
 
-/// The fields needed to answer, read from the raw JSON before any typed parsing.
+/// What CloudFormation asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestType {
+    Create,
+    Update,
+    Delete,
+}
+
+impl RequestType {
+    /// Reads `RequestType`; the error is the FAILED response's Reason.
+    fn read(event: &Value) -> Result<Self, String> {
+        match event.get("RequestType") {
+            Some(Value::String(s)) => match s.as_str() {
+                "Create" => Ok(Self::Create),
+                "Update" => Ok(Self::Update),
+                "Delete" => Ok(Self::Delete),
+                other => Err(format!(
+                    "RequestType {other:?} is not Create, Update or Delete"
+                )),
+            },
+            Some(_) => Err("RequestType must be a string".into()),
+            None => Err("RequestType is missing".into()),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "Create",
+            Self::Update => "Update",
+            Self::Delete => "Delete",
+        }
+    }
+}
+
+/// The event's envelope, read once from the raw JSON before anything can fail: the fields
+/// needed to answer, and the request and resource types (kept as read, so an unusable one is
+/// answered FAILED rather than left unanswered).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     pub response_url: String,
@@ -29,6 +65,10 @@ pub struct Envelope {
     pub logical_id: String,
     /// Present on Update and Delete.
     pub physical_id: Option<String>,
+    /// `RequestType`, or why it is unusable.
+    pub request_type: Result<RequestType, String>,
+    /// `ResourceType` when it is a string.
+    pub resource_type: Option<String>,
 }
 
 impl Envelope {
@@ -47,6 +87,8 @@ impl Envelope {
             request_id: field("RequestId").unwrap_or_default(),
             logical_id: field("LogicalResourceId").unwrap_or_default(),
             physical_id: field("PhysicalResourceId").filter(|p| !p.is_empty()),
+            request_type: RequestType::read(event),
+            resource_type: field("ResourceType"),
         })
     }
 
@@ -297,6 +339,22 @@ mod tests {
         assert_eq!(env.response_url, "http://x/");
         assert_eq!(env.stack_id, "");
         assert_eq!(env.failure_physical_id(), CREATE_FAILED_MARKER);
+        assert_eq!(env.request_type, Err("RequestType must be a string".into()));
+        assert_eq!(env.resource_type, None);
+    }
+
+    #[test]
+    fn the_request_type_is_read_once_into_its_variant() {
+        let read =
+            |t: Value| Envelope::read(&json!({"ResponseURL": "http://x/", "RequestType": t}));
+        assert_eq!(
+            read(json!("Update")).unwrap().request_type,
+            Ok(RequestType::Update)
+        );
+        assert_eq!(
+            read(json!("Destroy")).unwrap().request_type,
+            Err("RequestType \"Destroy\" is not Create, Update or Delete".into())
+        );
     }
 
     #[test]

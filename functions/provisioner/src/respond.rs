@@ -10,14 +10,19 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
+use shared::deadline::Deadline;
+use shared::retry::{RetryPolicy, retry};
 use tokio::time::Instant;
 
 use crate::Error;
 use crate::protocol::Response;
 
 /// crhelper and the CDK provider framework both make five attempts.
-const ATTEMPTS: u32 = 5;
-const FIRST_DELAY: Duration = Duration::from_millis(250);
+const PUT_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    base_delay: Duration::from_millis(250),
+    max_delay: Duration::from_secs(2),
+};
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time the first attempt gets, however late it is.
 const FIRST_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
@@ -104,54 +109,84 @@ impl Responder {
     /// `deadline`. Returns the HTTP status of the accepted attempt.
     pub async fn send(
         &self,
-        url: &str,
+        url: &ResponseUrl,
         response: &Response,
         deadline: Instant,
     ) -> Result<u16, Error> {
-        let url = ResponseUrl::parse(url)?;
         let body = response.to_body();
-        let mut delay = FIRST_DELAY;
-        let mut last_error = String::new();
-        for attempt in 1..=ATTEMPTS {
-            let mut left = deadline.saturating_duration_since(Instant::now());
-            if attempt == 1 {
-                // Without a PUT the stack waits for an hour, so the first attempt is made even
-                // when the deadline has already passed: if Lambda has not stopped the function
-                // yet, it may still arrive.
-                left = left.max(FIRST_ATTEMPT_FLOOR);
-            } else if left.is_zero() {
-                break;
-            }
-            let request = build_request(&url, body.clone())?;
-            match tokio::time::timeout(left.min(ATTEMPT_TIMEOUT), self.connector.call(request))
-                .await
-            {
-                Ok(Ok(reply)) if reply.status().is_success() => {
-                    tracing::info!(
-                        status = response_status_label(response),
-                        http_status = reply.status().as_u16(),
-                        attempt,
-                        bytes = body.len(),
-                        "response delivered"
-                    );
-                    return Ok(reply.status().as_u16());
+        let delivered = retry(
+            &PUT_POLICY,
+            Deadline::at(deadline),
+            "response PUT",
+            |failure: &PutFailure| !matches!(failure, PutFailure::Unusable(_)),
+            |attempt| {
+                let body = body.clone();
+                async move {
+                    let mut left = deadline.saturating_duration_since(Instant::now());
+                    if attempt == 1 {
+                        // Without a PUT the stack waits for an hour, so the first attempt is
+                        // made even when the deadline has already passed: if Lambda has not
+                        // stopped the function yet, it may still arrive.
+                        left = left.max(FIRST_ATTEMPT_FLOOR);
+                    }
+                    let request = build_request(url, body).map_err(PutFailure::Unusable)?;
+                    match tokio::time::timeout(
+                        left.min(ATTEMPT_TIMEOUT),
+                        self.connector.call(request),
+                    )
+                    .await
+                    {
+                        Ok(Ok(reply)) if reply.status().is_success() => {
+                            Ok((reply.status().as_u16(), attempt))
+                        }
+                        Ok(Ok(reply)) => Err(PutFailure::Failed(format!(
+                            "the response URL answered HTTP {}",
+                            reply.status().as_u16()
+                        ))),
+                        Ok(Err(err)) => Err(PutFailure::Failed(format!("{err}"))),
+                        Err(_) => Err(PutFailure::Failed("the PUT timed out".to_owned())),
+                    }
                 }
-                Ok(Ok(reply)) => {
-                    last_error =
-                        format!("the response URL answered HTTP {}", reply.status().as_u16());
-                }
-                Ok(Err(err)) => last_error = format!("{err}"),
-                Err(_) => last_error = "the PUT timed out".to_owned(),
+            },
+        )
+        .await;
+        match delivered {
+            Ok((http_status, attempt)) => {
+                tracing::info!(
+                    status = response_status_label(response),
+                    http_status,
+                    attempt,
+                    bytes = body.len(),
+                    "response delivered"
+                );
+                Ok(http_status)
             }
-            tracing::warn!(attempt, error = %last_error, "response PUT failed");
-            if attempt < ATTEMPTS {
-                let pause = delay.min(deadline.saturating_duration_since(Instant::now()));
-                tokio::time::sleep(pause).await;
-                delay *= 2;
+            Err(gave_up) => {
+                tracing::error!(error = %gave_up, "giving up on the response PUT");
+                Err(match gave_up.into_error() {
+                    PutFailure::Unusable(e) => e,
+                    PutFailure::Failed(why) => Error::Response(why),
+                })
             }
         }
-        tracing::error!(error = %last_error, "giving up on the response PUT");
-        Err(Error::Response(last_error))
+    }
+}
+
+/// Why one PUT attempt did not deliver the answer.
+#[derive(Debug)]
+enum PutFailure {
+    /// The request cannot even be built: no attempt will do better.
+    Unusable(Error),
+    /// Refused, failed or timed out: worth another attempt.
+    Failed(String),
+}
+
+impl std::fmt::Display for PutFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PutFailure::Unusable(e) => e.fmt(f),
+            PutFailure::Failed(why) => f.write_str(why),
+        }
     }
 }
 
@@ -286,27 +321,23 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_refused_url_gets_no_attempt_at_all() {
-        // An unroutable private address: any attempt would wait for its timeout.
-        let started = std::time::Instant::now();
-        let err = Responder::new()
-            .send(
-                "http://10.255.255.1/x",
-                &response("http://10.255.255.1/x"),
-                Instant::now() + Duration::from_secs(30),
-            )
-            .await
-            .unwrap_err();
+    #[test]
+    fn a_refused_url_cannot_reach_the_sender() {
+        // `send` takes a parsed `ResponseUrl`: an unroutable private address is refused before
+        // any attempt could wait for its timeout.
+        let err = ResponseUrl::parse("http://10.255.255.1/x").unwrap_err();
         assert!(err.to_string().contains("is refused"), "{err}");
-        assert!(started.elapsed() < Duration::from_millis(500));
     }
 
     #[tokio::test]
     async fn a_response_is_attempted_even_when_the_deadline_has_passed() {
         let (url, served) = accept_one().await;
         let status = Responder::new()
-            .send(&url, &response(&url), Instant::now())
+            .send(
+                &ResponseUrl::parse(&url).unwrap(),
+                &response(&url),
+                Instant::now(),
+            )
             .await
             .unwrap();
         assert_eq!(status, 200);

@@ -1,15 +1,26 @@
-//! Retrying control-plane calls with back-off, never past the work deadline.
+//! Retrying control-plane calls with back-off, never past the work deadline: the shared
+//! [`shared::retry::retry`] with the provisioner's policy. The SDK clients are built without
+//! their own retries ([`crate::sdk::SdkPlanes`]), so each attempt here is one request on the wire.
 
 use std::future::Future;
 use std::time::Duration;
 
+use shared::aws::AwsError;
+use shared::deadline::Deadline;
+use shared::retry::{RetryPolicy, retry};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::control::{ApiError, ApiErrorKind, ApiResult};
+use crate::control::ApiResult;
 
-const FIRST_DELAY: Duration = Duration::from_millis(200);
-const MAX_DELAY: Duration = Duration::from_secs(5);
+/// Control-plane calls are retried until the work deadline rather than a fixed number of times:
+/// a stack waits for the answer anyway, and IAM propagation (see
+/// [`crate::logging::is_permission_propagation`]) can take tens of seconds.
+pub const POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: usize::MAX,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(5),
+};
 
 /// Calls `f` until it succeeds, fails for good, or the next try would land past `deadline`.
 /// Transient failures (throttling, 5xx, connection trouble) are retried.
@@ -31,34 +42,27 @@ pub async fn call_retrying<T, F, Fut, R>(
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ApiResult<T>>,
-    R: Fn(&ApiError) -> bool,
+    R: Fn(&AwsError) -> bool,
 {
-    let mut delay = FIRST_DELAY;
-    let mut attempt = 1u32;
-    loop {
-        match f().await {
-            Ok(value) => return Ok(value),
-            Err(err) => {
-                let retryable = err.kind == ApiErrorKind::Transient || also_retry(&err);
-                if !retryable || Instant::now() + delay >= deadline {
-                    return Err(Error::bedrock(operation, err));
-                }
-                tracing::warn!(operation, attempt, error = %err, delay_ms = delay.as_millis() as u64, "retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_DELAY);
-                attempt += 1;
-            }
-        }
-    }
+    retry(
+        &POLICY,
+        Deadline::at(deadline),
+        operation,
+        |err: &AwsError| err.is_retryable() || also_retry(err),
+        |_| f(),
+    )
+    .await
+    .map_err(|gave_up| Error::bedrock(operation, gave_up.into_error()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::aws::AwsErrorKind;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn throttled() -> ApiError {
-        ApiError::new(ApiErrorKind::Transient, "ThrottlingException", "slow down")
+    fn throttled() -> AwsError {
+        AwsError::new(AwsErrorKind::Throttling, "ThrottlingException", "slow down")
     }
 
     #[tokio::test(start_paused = true)]
@@ -93,8 +97,8 @@ mod tests {
         let calls = AtomicU32::new(0);
         let err = call(Instant::now() + Duration::from_secs(30), "Op", || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err::<(), _>(ApiError::new(
-                ApiErrorKind::Validation,
+            Err::<(), _>(AwsError::new(
+                AwsErrorKind::Validation,
                 "ValidationException",
                 "bad",
             ))

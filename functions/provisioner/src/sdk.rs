@@ -1,19 +1,14 @@
 //! The control-plane seam backed by the AWS SDK for Rust (`aws-sdk-bedrock`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use aws_sdk_bedrock::Client;
-use aws_sdk_bedrock::config::Region;
-use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{
     CloudWatchConfig, InferenceProfileModelSource, InferenceProfileType, S3Config, Tag,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use shared::aws::{AwsError, AwsErrorKind, RegionalClients, SdkConfig, without_sdk_retries};
 
 use crate::control::{
-    ApiError, ApiErrorKind, ApiResult, Availability, ControlPlane, LoggingConfig, ModelInfo,
-    NewProfile, Planes, ProfileInfo,
+    ApiResult, Availability, ControlPlane, LoggingConfig, ModelInfo, NewProfile, Planes,
+    ProfileInfo,
 };
 
 /// One region's Bedrock control plane.
@@ -28,23 +23,32 @@ impl SdkPlane {
     }
 }
 
-/// Clients per region, all built from the one configuration loaded at cold start.
+/// Clients per region, all built from the one configuration loaded at cold start, with the
+/// SDK's retries off: every call runs inside [`crate::retry`], whose loop is the only one.
 #[derive(Debug)]
 pub struct SdkPlanes {
-    base: aws_sdk_bedrock::Config,
-    cache: Mutex<HashMap<String, SdkPlane>>,
+    clients: RegionalClients<SdkPlane>,
 }
 
 impl SdkPlanes {
-    pub fn new(base: aws_sdk_bedrock::Config) -> Self {
-        SdkPlanes {
-            base,
-            cache: Mutex::new(HashMap::new()),
-        }
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
+        Self::customised(sdk, |builder| builder)
     }
 
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
-        Self::new(aws_sdk_bedrock::Config::from(sdk))
+    /// Like [`SdkPlanes::from_sdk_config`], with each client's config passed through
+    /// `customise` first (tests add an interceptor that answers in-process).
+    pub fn customised(
+        sdk: &SdkConfig,
+        customise: impl Fn(aws_sdk_bedrock::config::Builder) -> aws_sdk_bedrock::config::Builder
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        let clients = RegionalClients::new(without_sdk_retries(sdk), move |config| {
+            let builder = customise(aws_sdk_bedrock::config::Builder::from(config));
+            SdkPlane::new(Client::from_conf(builder.build()))
+        });
+        SdkPlanes { clients }
     }
 }
 
@@ -52,60 +56,20 @@ impl Planes for SdkPlanes {
     type Plane = SdkPlane;
 
     fn for_region(&self, region: &str) -> SdkPlane {
-        let make = || {
-            let conf = self
-                .base
-                .to_builder()
-                .region(Region::new(region.to_owned()))
-                .build();
-            SdkPlane::new(Client::from_conf(conf))
-        };
-        // A poisoned lock only means another event panicked mid-insert; the map is still usable.
-        let mut cache = match self.cache.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        cache.entry(region.to_owned()).or_insert_with(make).clone()
+        self.clients.get(region)
     }
 }
 
-impl<T: Planes> Planes for Arc<T> {
+impl<T: Planes> Planes for std::sync::Arc<T> {
     type Plane = T::Plane;
     fn for_region(&self, region: &str) -> T::Plane {
         (**self).for_region(region)
     }
 }
 
-/// Classifies an SDK failure by the service's error code, then by HTTP status.
-pub fn classify<E>(err: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let code = err.code().unwrap_or_default().to_owned();
-    let message = err
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-    let kind = match code.as_str() {
-        "ResourceNotFoundException" => ApiErrorKind::NotFound,
-        "ConflictException" => ApiErrorKind::Conflict,
-        "ValidationException" => ApiErrorKind::Validation,
-        "AccessDeniedException" => ApiErrorKind::AccessDenied,
-        "ThrottlingException" | "InternalServerException" | "ServiceUnavailableException" => {
-            ApiErrorKind::Transient
-        }
-        _ => match (&err, status) {
-            (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_), _) => {
-                ApiErrorKind::Transient
-            }
-            (_, Some(404)) => ApiErrorKind::NotFound,
-            (_, Some(429 | 500..=599)) => ApiErrorKind::Transient,
-            (SdkError::ResponseError(_), _) => ApiErrorKind::Transient,
-            _ => ApiErrorKind::Other,
-        },
-    };
-    ApiError::new(kind, code, message)
+/// A request the SDK could not build from our values.
+fn unbuildable(e: impl std::fmt::Display) -> AwsError {
+    AwsError::new(AwsErrorKind::Other, "", e.to_string())
 }
 
 fn profile_info(
@@ -140,7 +104,7 @@ fn s3(bucket: &Option<String>, prefix: &Option<String>) -> ApiResult<Option<S3Co
         .set_key_prefix(prefix.clone())
         .build()
         .map(Some)
-        .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))
+        .map_err(unbuildable)
 }
 
 impl ControlPlane for SdkPlane {
@@ -150,8 +114,7 @@ impl ControlPlane for SdkPlane {
             .get_inference_profile()
             .inference_profile_identifier(identifier)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(profile_info(
             out.inference_profile_name(),
             out.inference_profile_arn(),
@@ -174,8 +137,7 @@ impl ControlPlane for SdkPlane {
                 .max_results(1000)
                 .set_next_token(next.take())
                 .send()
-                .await
-                .map_err(classify)?;
+                .await?;
             all.extend(out.inference_profile_summaries().iter().map(|p| {
                 profile_info(
                     p.inference_profile_name(),
@@ -200,11 +162,10 @@ impl ControlPlane for SdkPlane {
             .get_foundation_model()
             .model_identifier(identifier)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         let details = out.model_details().ok_or_else(|| {
-            ApiError::new(
-                ApiErrorKind::Other,
+            AwsError::new(
+                AwsErrorKind::Other,
                 "",
                 "GetFoundationModel returned no modelDetails",
             )
@@ -226,8 +187,7 @@ impl ControlPlane for SdkPlane {
             .get_foundation_model_availability()
             .model_id(model_id)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(Availability {
             agreement: out
                 .agreement_availability()
@@ -249,7 +209,7 @@ impl ControlPlane for SdkPlane {
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+            .map_err(unbuildable)?;
         let out = self
             .client
             .create_inference_profile()
@@ -259,8 +219,7 @@ impl ControlPlane for SdkPlane {
             .model_source(InferenceProfileModelSource::CopyFrom(p.source_arn.clone()))
             .set_tags(Some(tags))
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(out.inference_profile_arn().to_owned())
     }
 
@@ -269,8 +228,7 @@ impl ControlPlane for SdkPlane {
             .delete_inference_profile()
             .inference_profile_identifier(arn)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -280,8 +238,7 @@ impl ControlPlane for SdkPlane {
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(out
             .tags()
             .iter()
@@ -294,14 +251,13 @@ impl ControlPlane for SdkPlane {
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+            .map_err(unbuildable)?;
         self.client
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(tags))
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -311,8 +267,7 @@ impl ControlPlane for SdkPlane {
             .resource_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -321,8 +276,7 @@ impl ControlPlane for SdkPlane {
             .client
             .get_model_invocation_logging_configuration()
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         let Some(c) = out.logging_config() else {
             return Ok(None);
         };
@@ -360,7 +314,7 @@ impl ControlPlane for SdkPlane {
                 &config.large_data_key_prefix,
             )?)
             .build()
-            .map_err(|e| ApiError::new(ApiErrorKind::Other, "", e.to_string()))?;
+            .map_err(unbuildable)?;
         let logging = aws_sdk_bedrock::types::LoggingConfig::builder()
             .cloud_watch_config(cw)
             .set_s3_config(s3(&config.s3_bucket, &config.s3_key_prefix)?)
@@ -374,8 +328,7 @@ impl ControlPlane for SdkPlane {
             .put_model_invocation_logging_configuration()
             .logging_config(logging)
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -383,8 +336,7 @@ impl ControlPlane for SdkPlane {
         self.client
             .delete_model_invocation_logging_configuration()
             .send()
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 }
@@ -394,7 +346,9 @@ mod tests {
     use super::*;
     use crate::retry;
     use aws_sdk_bedrock::config::retry::RetryConfig;
-    use aws_sdk_bedrock::config::{BehaviorVersion, Credentials};
+    use aws_sdk_bedrock::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedInterceptor,
+    };
     use aws_sdk_bedrock::operation::create_inference_profile::{
         CreateInferenceProfileError, CreateInferenceProfileOutput,
     };
@@ -415,21 +369,25 @@ mod tests {
     use std::time::Duration;
     use tokio::time::Instant;
 
-    /// A plane whose HTTP never leaves the process; SDK retries are off so every attempt is ours.
+    /// A plane whose HTTP never leaves the process, built the way production builds it (SDK
+    /// retries off by [`SdkPlanes`] itself), so every attempt a rule counts is ours.
     fn plane(rules: &[&Rule]) -> SdkPlane {
         let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
         for rule in rules {
             interceptor = interceptor.with_rule(rule);
         }
-        let conf = aws_sdk_bedrock::Config::builder()
+        let interceptor = SharedInterceptor::new(interceptor);
+        let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )))
             .http_client(create_mock_http_client())
-            .retry_config(RetryConfig::disabled())
-            .interceptor(interceptor)
+            .retry_config(RetryConfig::standard())
             .build();
-        SdkPlanes::new(conf).for_region("us-east-1")
+        SdkPlanes::customised(&sdk, move |b| b.interceptor(interceptor.clone()))
+            .for_region("us-east-1")
     }
 
     /// Real responses carry the error code (from `x-amzn-ErrorType`) in the metadata.
@@ -496,7 +454,7 @@ mod tests {
             tags: vec![],
             client_token: "t".into(),
         };
-        let kinds: Vec<ApiErrorKind> = [
+        let kinds: Vec<AwsErrorKind> = [
             plane.create_inference_profile(&new).await,
             plane.create_inference_profile(&new).await,
             plane.create_inference_profile(&new).await,
@@ -507,9 +465,9 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
-                ApiErrorKind::Conflict,
-                ApiErrorKind::Transient,
-                ApiErrorKind::Validation
+                AwsErrorKind::Conflict,
+                AwsErrorKind::Throttling,
+                AwsErrorKind::Validation
             ]
         );
     }
@@ -557,7 +515,7 @@ mod tests {
             .get_inference_profile(ARN)
             .await
             .unwrap_err();
-        assert_eq!(err.kind, ApiErrorKind::NotFound);
+        assert_eq!(err.kind, AwsErrorKind::NotFound);
         assert_eq!(err.message, "gone");
     }
 

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_bedrock::config::retry::RetryConfig;
+use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use bedrock_emulator::{Emulator, Options, RunningEmulator};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,6 +20,7 @@ use provisioner::handler::Provisioner;
 use provisioner::respond::Responder;
 use provisioner::sdk::SdkPlanes;
 use serde_json::{Value, json};
+use shared::aws::SdkConfig;
 use tokio::net::TcpListener;
 
 const REGION: &str = "us-east-1";
@@ -163,11 +165,16 @@ struct Harness {
     control: aws_sdk_bedrock::Client,
 }
 
-fn sdk_config(endpoint: &str) -> aws_sdk_bedrock::Config {
-    aws_sdk_bedrock::Config::builder()
+/// The SDK config as `load_sdk_config` gives it in Lambda: SDK retries in standard mode, so
+/// the provisioner must turn them off itself.
+fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "static"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST", "secret", None, None, "static",
+        )))
+        .retry_config(RetryConfig::standard())
         .endpoint_url(endpoint)
         .build()
 }
@@ -182,9 +189,11 @@ impl Harness {
     async fn with_endpoint(emulator: RunningEmulator, front: Option<String>) -> Harness {
         let endpoint = front.unwrap_or_else(|| emulator.url());
         let sink = ResponseSink::start().await;
-        let provisioner =
-            Provisioner::new(Ok(SdkPlanes::new(sdk_config(&endpoint))), Responder::new());
-        let control = aws_sdk_bedrock::Client::from_conf(sdk_config(&emulator.url()));
+        let provisioner = Provisioner::new(
+            Ok(SdkPlanes::from_sdk_config(&sdk_config(&endpoint))),
+            Responder::new(),
+        );
+        let control = aws_sdk_bedrock::Client::new(&sdk_config(&emulator.url()));
         Harness {
             emulator,
             sink,
@@ -848,6 +857,44 @@ async fn a_throttled_control_plane_recovers_within_the_deadline() {
         "the front saw the throttled attempts and the recovery"
     );
     assert_eq!(h.app_profiles().await.len(), 1);
+}
+
+/// One logical call makes exactly the policy's attempts on the wire: the SDK's own retries
+/// (standard mode in the loaded config, 3 attempts) are off, so they do not multiply ours.
+#[tokio::test]
+async fn one_logical_call_makes_exactly_the_policy_attempts_on_the_wire() {
+    use provisioner::control::{ControlPlane, Planes};
+    use shared::deadline::Deadline;
+    use shared::retry::{GaveUp, RetryPolicy, retry};
+
+    let emulator = Emulator::start(Options::default()).await.unwrap();
+    let (front, seen) = throttling_front(emulator.local_addr(), usize::MAX).await;
+    let planes = SdkPlanes::from_sdk_config(&sdk_config(&front));
+    let plane = planes.for_region(REGION);
+    for max_attempts in [1, 4] {
+        *seen.lock().unwrap() = 0;
+        let policy = RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        let err = retry(
+            &policy,
+            Deadline::unbounded(),
+            "GetFoundationModel",
+            |e: &shared::aws::AwsError| e.is_retryable(),
+            |_| plane.get_foundation_model(HAIKU),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.gave_up, GaveUp::Exhausted, "{err}");
+        assert_eq!(err.attempts, max_attempts);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            max_attempts,
+            "requests on the wire for {max_attempts} attempts"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

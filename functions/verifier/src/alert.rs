@@ -2,8 +2,6 @@
 
 use std::future::Future;
 
-use aws_sdk_sns::error::ProvideErrorMetadata;
-
 use crate::report::Report;
 
 /// Sends one notification.
@@ -40,10 +38,7 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| match e.code() {
-                Some(code) => format!("{code}: {}", e.message().unwrap_or("no message")),
-                None => format!("{e:?}"),
-            })
+            .map_err(|e| shared::aws::AwsError::from_sdk(&e).to_string())
     }
 }
 

@@ -7,17 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
-use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 use shared::arn::ModelRef;
-use shared::aws::RegionalClients;
-
-/// A failed control-plane call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CpError {
-    pub code: String,
-    pub message: String,
-}
+use shared::aws::{AwsError, AwsErrorKind, RegionalClients};
+use shared::model_access::Availability;
 
 /// What GetInferenceProfile says about a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +18,6 @@ pub struct ProfileInfo {
     pub status: String,
     pub kind: String,
     pub model_arns: Vec<String>,
-}
-
-/// What GetFoundationModelAvailability says about a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Availability {
-    pub agreement: String,
-    pub agreement_error: Option<String>,
-    pub authorization: String,
-    pub entitlement: String,
-    pub region: String,
 }
 
 /// The CloudWatch part of GetModelInvocationLoggingConfiguration; `None` when logging is off.
@@ -50,16 +33,16 @@ pub trait ControlPlane {
         &self,
         region: &str,
         id: &str,
-    ) -> impl Future<Output = Result<ProfileInfo, CpError>> + Send;
+    ) -> impl Future<Output = Result<ProfileInfo, AwsError>> + Send;
     fn get_model_availability(
         &self,
         region: &str,
         model_id: &str,
-    ) -> impl Future<Output = Result<Availability, CpError>> + Send;
+    ) -> impl Future<Output = Result<Availability, AwsError>> + Send;
     fn get_logging(
         &self,
         region: &str,
-    ) -> impl Future<Output = Result<Option<LoggingInfo>, CpError>> + Send;
+    ) -> impl Future<Output = Result<Option<LoggingInfo>, AwsError>> + Send;
 }
 
 /// One checklist item.
@@ -189,7 +172,7 @@ pub async fn run_doctor<P: ControlPlane>(cp: &P, input: &DoctorInput) -> DoctorR
                 ),
                 "wait for the profile to become ACTIVE, or recreate it".into(),
             )),
-            Err(e) if e.code == "ResourceNotFoundException" => checks.push(fail(
+            Err(e) if e.kind == AwsErrorKind::NotFound => checks.push(fail(
                 "profile_exists",
                 friendly,
                 format!("{value} was not found in {region}: {}", e.message),
@@ -201,10 +184,7 @@ pub async fn run_doctor<P: ControlPlane>(cp: &P, input: &DoctorInput) -> DoctorR
             Err(e) => checks.push(fail(
                 "profile_exists",
                 friendly,
-                format!(
-                    "GetInferenceProfile for {value} in {region} failed: {}: {}",
-                    e.code, e.message
-                ),
+                format!("GetInferenceProfile for {value} in {region} failed: {e}"),
                 "allow the verifier bedrock:GetInferenceProfile on the profile".into(),
             )),
         }
@@ -213,14 +193,11 @@ pub async fn run_doctor<P: ControlPlane>(cp: &P, input: &DoctorInput) -> DoctorR
     for (region, model) in &availability {
         let subject = format!("{model} in {region}");
         match cp.get_model_availability(region, model).await {
-            Ok(a) => checks.push(availability_check(&subject, &a)),
+            Ok(a) => checks.push(availability_check(&subject, model, region, &a)),
             Err(e) => checks.push(fail(
                 "model_access",
                 &subject,
-                format!(
-                    "GetFoundationModelAvailability failed: {}: {}",
-                    e.code, e.message
-                ),
+                format!("GetFoundationModelAvailability failed: {e}"),
                 "allow the verifier bedrock:GetFoundationModelAvailability".into(),
             )),
         }
@@ -265,7 +242,7 @@ pub async fn run_doctor<P: ControlPlane>(cp: &P, input: &DoctorInput) -> DoctorR
             Err(e) => checks.push(fail(
                 "invocation_logging",
                 region,
-                format!("GetModelInvocationLoggingConfiguration failed: {}: {}", e.code, e.message),
+                format!("GetModelInvocationLoggingConfiguration failed: {e}"),
                 "allow the verifier bedrock:GetModelInvocationLoggingConfiguration".into(),
             )),
         }
@@ -320,61 +297,24 @@ fn config_checks(input: &DoctorInput, checks: &mut Vec<Check>) {
     }
 }
 
-fn availability_check(subject: &str, a: &Availability) -> Check {
-    let mut problems = Vec::new();
-    let mut remedies = Vec::new();
-    match a.agreement.as_str() {
-        "AVAILABLE" => {}
-        "PENDING" => {
-            problems.push("the model agreement is still propagating (PENDING)".to_string());
-            remedies.push("wait a few minutes for the accepted agreement to propagate".to_string());
-        }
-        other => {
-            problems.push(format!(
-                "the model agreement is {other}{}",
-                a.agreement_error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
-            ));
-            remedies.push(
-                "request access to the model (accept its agreement) in the Bedrock console"
-                    .to_string(),
-            );
-        }
-    }
-    if a.authorization != "AUTHORIZED" {
-        problems.push(format!("authorization is {}", a.authorization));
-        remedies.push(
-            "allow the account to subscribe to the model (aws-marketplace:Subscribe, no SCP denying it)"
-                .to_string(),
-        );
-    }
-    if a.entitlement != "AVAILABLE" {
-        problems.push(format!("entitlement is {}", a.entitlement));
-        remedies.push("the account is not entitled to the model: request access".to_string());
-    }
-    if a.region != "AVAILABLE" {
-        problems.push(format!("the model is {} in this region", a.region));
-        remedies.push(
-            "use a profile whose regions offer the model, or enable the region for the account"
-                .to_string(),
-        );
-    }
+/// The problems and remedies are the provisioner's too (`shared::model_access`).
+fn availability_check(subject: &str, model: &str, region: &str, a: &Availability) -> Check {
+    let problems = a.problems(model, region);
     if problems.is_empty() {
-        pass(
+        return pass(
             "model_access",
             subject,
             "agreement AVAILABLE, AUTHORIZED, entitled, region AVAILABLE".into(),
-        )
-    } else {
-        fail(
-            "model_access",
-            subject,
-            problems.join("; "),
-            remedies.join("; "),
-        )
+        );
     }
+    let (details, remedies): (Vec<String>, Vec<String>) =
+        problems.into_iter().map(|p| (p.problem, p.remedy)).unzip();
+    fail(
+        "model_access",
+        subject,
+        details.join("; "),
+        remedies.join("; "),
+    )
 }
 
 /// The AWS SDK adapter, one client per region from a single `SdkConfig`.
@@ -394,30 +334,14 @@ impl SdkControlPlane {
     }
 }
 
-fn cp_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    err: SdkError<E, R>,
-) -> CpError {
-    match err {
-        SdkError::ServiceError(se) => CpError {
-            code: se.err().code().unwrap_or("Unknown").to_string(),
-            message: se.err().message().unwrap_or("no message").to_string(),
-        },
-        other => CpError {
-            code: "RequestFailed".into(),
-            message: format!("{other:?}"),
-        },
-    }
-}
-
 impl ControlPlane for SdkControlPlane {
-    async fn get_inference_profile(&self, region: &str, id: &str) -> Result<ProfileInfo, CpError> {
+    async fn get_inference_profile(&self, region: &str, id: &str) -> Result<ProfileInfo, AwsError> {
         let out = self
             .client(region)
             .get_inference_profile()
             .inference_profile_identifier(id)
             .send()
-            .await
-            .map_err(cp_error)?;
+            .await?;
         Ok(ProfileInfo {
             status: out.status.as_str().to_string(),
             kind: out.r#type.as_str().to_string(),
@@ -429,14 +353,13 @@ impl ControlPlane for SdkControlPlane {
         &self,
         region: &str,
         model_id: &str,
-    ) -> Result<Availability, CpError> {
+    ) -> Result<Availability, AwsError> {
         let out = self
             .client(region)
             .get_foundation_model_availability()
             .model_id(model_id)
             .send()
-            .await
-            .map_err(cp_error)?;
+            .await?;
         let agreement = out.agreement_availability;
         Ok(Availability {
             agreement: agreement
@@ -450,13 +373,12 @@ impl ControlPlane for SdkControlPlane {
         })
     }
 
-    async fn get_logging(&self, region: &str) -> Result<Option<LoggingInfo>, CpError> {
+    async fn get_logging(&self, region: &str) -> Result<Option<LoggingInfo>, AwsError> {
         let out = self
             .client(region)
             .get_model_invocation_logging_configuration()
             .send()
-            .await
-            .map_err(cp_error)?;
+            .await?;
         Ok(out.logging_config.map(|c| LoggingInfo {
             log_group: c
                 .cloud_watch_config
@@ -483,30 +405,30 @@ mod tests {
         logging: Option<LoggingInfo>,
     }
 
-    fn available() -> Availability {
-        Availability {
-            agreement: "AVAILABLE".into(),
-            agreement_error: None,
-            authorization: "AUTHORIZED".into(),
-            entitlement: "AVAILABLE".into(),
-            region: "AVAILABLE".into(),
-        }
-    }
-
     impl ControlPlane for Fake {
-        async fn get_inference_profile(&self, _r: &str, id: &str) -> Result<ProfileInfo, CpError> {
-            self.profiles.get(id).cloned().ok_or(CpError {
-                code: "ResourceNotFoundException".into(),
-                message: "not found".into(),
+        async fn get_inference_profile(&self, _r: &str, id: &str) -> Result<ProfileInfo, AwsError> {
+            self.profiles.get(id).cloned().ok_or_else(|| {
+                AwsError::new(
+                    AwsErrorKind::NotFound,
+                    "ResourceNotFoundException",
+                    "not found",
+                )
             })
         }
-        async fn get_model_availability(&self, _r: &str, m: &str) -> Result<Availability, CpError> {
-            self.availability.get(m).cloned().ok_or(CpError {
-                code: "ResourceNotFoundException".into(),
-                message: "no model".into(),
+        async fn get_model_availability(
+            &self,
+            _r: &str,
+            m: &str,
+        ) -> Result<Availability, AwsError> {
+            self.availability.get(m).cloned().ok_or_else(|| {
+                AwsError::new(
+                    AwsErrorKind::NotFound,
+                    "ResourceNotFoundException",
+                    "no model",
+                )
             })
         }
-        async fn get_logging(&self, _r: &str) -> Result<Option<LoggingInfo>, CpError> {
+        async fn get_logging(&self, _r: &str) -> Result<Option<LoggingInfo>, AwsError> {
             Ok(self.logging.clone())
         }
     }
@@ -533,7 +455,7 @@ mod tests {
             )]),
             availability: HashMap::from([(
                 "anthropic.claude-3-7-sonnet-20250219-v1:0".to_string(),
-                available(),
+                Availability::available(),
             )]),
             logging: Some(LoggingInfo {
                 log_group: Some("/aws/bedrock/model-invocations".into()),

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::logs::{LogEvent, LogsError, LogsSource, Page};
+use shared::aws::{AwsError, AwsErrorKind};
+
+use crate::logs::{LogEvent, LogsSource, Page};
 use crate::window::Window;
 
 /// Stored events per region, served in pages like FilterLogEvents: time-ordered, inclusive
@@ -50,12 +52,16 @@ impl MemoryLogs {
     }
 }
 
-fn offset(token: Option<String>) -> Result<usize, LogsError> {
+fn offset(token: Option<String>) -> Result<usize, AwsError> {
     match token {
         None => Ok(0),
-        Some(t) => t
-            .parse()
-            .map_err(|_| LogsError::Fatal(format!("InvalidParameterException: bad token {t:?}"))),
+        Some(t) => t.parse().map_err(|_| {
+            AwsError::new(
+                AwsErrorKind::Validation,
+                "InvalidParameterException",
+                format!("bad token {t:?}"),
+            )
+        }),
     }
 }
 
@@ -66,11 +72,13 @@ impl LogsSource for MemoryLogs {
         _group: &str,
         window: Window,
         token: Option<String>,
-    ) -> Result<Page, LogsError> {
+    ) -> Result<Page, AwsError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         if self.throttle_every.is_some_and(|k| n.is_multiple_of(k)) {
-            return Err(LogsError::Retryable(
-                "ThrottlingException: Rate exceeded".into(),
+            return Err(AwsError::new(
+                AwsErrorKind::Throttling,
+                "ThrottlingException",
+                "Rate exceeded",
             ));
         }
         let from = offset(token)?;
@@ -142,7 +150,7 @@ impl<F: Fn(usize) -> String + Sync> LogsSource for GeneratedLogs<F> {
         _group: &str,
         window: Window,
         token: Option<String>,
-    ) -> Result<Page, LogsError> {
+    ) -> Result<Page, AwsError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         let lo = self.index_at_or_after(window.start_ms).min(self.count);
         let hi = self
@@ -176,7 +184,7 @@ impl<F: Fn(usize) -> String + Sync> LogsSource for GeneratedLogs<F> {
 #[derive(Default)]
 pub struct FakeControlPlane {
     pub profiles: Mutex<HashMap<String, crate::doctor::ProfileInfo>>,
-    pub availability: Mutex<HashMap<(String, String), crate::doctor::Availability>>,
+    pub availability: Mutex<HashMap<(String, String), shared::model_access::Availability>>,
     pub logging: Mutex<HashMap<String, crate::doctor::LoggingInfo>>,
 }
 
@@ -192,34 +200,37 @@ impl crate::doctor::ControlPlane for FakeControlPlane {
         &self,
         _region: &str,
         id: &str,
-    ) -> Result<crate::doctor::ProfileInfo, crate::doctor::CpError> {
-        lock(&self.profiles)
-            .get(id)
-            .cloned()
-            .ok_or(crate::doctor::CpError {
-                code: "ResourceNotFoundException".into(),
-                message: format!("inference profile {id} not found"),
-            })
+    ) -> Result<crate::doctor::ProfileInfo, AwsError> {
+        lock(&self.profiles).get(id).cloned().ok_or_else(|| {
+            AwsError::new(
+                AwsErrorKind::NotFound,
+                "ResourceNotFoundException",
+                format!("inference profile {id} not found"),
+            )
+        })
     }
 
     async fn get_model_availability(
         &self,
         region: &str,
         model_id: &str,
-    ) -> Result<crate::doctor::Availability, crate::doctor::CpError> {
+    ) -> Result<shared::model_access::Availability, AwsError> {
         lock(&self.availability)
             .get(&(region.to_string(), model_id.to_string()))
             .cloned()
-            .ok_or(crate::doctor::CpError {
-                code: "ResourceNotFoundException".into(),
-                message: format!("model {model_id} not found in {region}"),
+            .ok_or_else(|| {
+                AwsError::new(
+                    AwsErrorKind::NotFound,
+                    "ResourceNotFoundException",
+                    format!("model {model_id} not found in {region}"),
+                )
             })
     }
 
     async fn get_logging(
         &self,
         region: &str,
-    ) -> Result<Option<crate::doctor::LoggingInfo>, crate::doctor::CpError> {
+    ) -> Result<Option<crate::doctor::LoggingInfo>, AwsError> {
         Ok(lock(&self.logging).get(region).cloned())
     }
 }

@@ -10,7 +10,9 @@ use crate::error::VerifierError;
 use crate::logs::LogsSource;
 use crate::observe::Classifier;
 use crate::report::Report;
-use crate::run::{MetricsSink, Verifier, run_scan};
+use shared::telemetry::MetricsSink;
+
+use crate::run::{Verifier, run_scan};
 
 /// Handles one invocation: a scheduled event or a back-fill request.
 pub async fn handle<L, P, N, C, M>(

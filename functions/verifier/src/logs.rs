@@ -2,8 +2,7 @@
 
 use std::future::Future;
 
-use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
-use shared::aws::RegionalClients;
+use shared::aws::{AwsError, RegionalClients, without_sdk_retries};
 
 use crate::window::Window;
 
@@ -22,43 +21,23 @@ pub struct Page {
     pub next_token: Option<String>,
 }
 
-/// How a page request failed, as far as the scan loop cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogsError {
-    /// Throttled or briefly unavailable: back off and ask again.
-    Retryable(String),
-    /// Anything else (missing group, access denied, bad parameters): retrying will not help.
-    Fatal(String),
-}
-
 /// Reads an invocation-log group page by page.
 pub trait LogsSource {
     /// Asks for one FilterLogEvents page of `group` in `region` between the window's inclusive
-    /// bounds, continuing from `token` when given.
+    /// bounds, continuing from `token` when given. A failure is classified once, by
+    /// [`shared::aws`]; the scan retries those that are [`AwsError::is_retryable`].
     fn filter_page(
         &self,
         region: &str,
         group: &str,
         window: Window,
         token: Option<String>,
-    ) -> impl Future<Output = Result<Page, LogsError>> + Send;
-}
-
-/// Error codes that mean "slow down / try again later" rather than "this will never work".
-pub fn is_retryable_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException"
-            | "Throttling"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | "ServiceUnavailableException"
-            | "InternalFailure"
-    )
+    ) -> impl Future<Output = Result<Page, AwsError>> + Send;
 }
 
 /// The AWS SDK adapter, with one client per region built from a single `SdkConfig` (endpoint
-/// overrides such as `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` carry over from it).
+/// overrides such as `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` carry over from it). The SDK's retries
+/// are off: the scan retries pages itself, and its pacing must see every request on the wire.
 pub struct SdkLogs {
     clients: RegionalClients<aws_sdk_cloudwatchlogs::Client>,
     page_limit: Option<i32>,
@@ -67,7 +46,10 @@ pub struct SdkLogs {
 impl SdkLogs {
     pub fn new(base: aws_config::SdkConfig) -> Self {
         SdkLogs {
-            clients: RegionalClients::new(base, aws_sdk_cloudwatchlogs::Client::new),
+            clients: RegionalClients::new(
+                without_sdk_retries(&base),
+                aws_sdk_cloudwatchlogs::Client::new,
+            ),
             page_limit: None,
         }
     }
@@ -91,7 +73,7 @@ impl LogsSource for SdkLogs {
         group: &str,
         window: Window,
         token: Option<String>,
-    ) -> Result<Page, LogsError> {
+    ) -> Result<Page, AwsError> {
         let out = self
             .client(region)
             .filter_log_events()
@@ -115,28 +97,7 @@ impl LogsSource for SdkLogs {
                     .collect(),
                 next_token: out.next_token.filter(|t| !t.is_empty()),
             }),
-            Err(err) => Err(classify_sdk_error(&err)),
+            Err(err) => Err(AwsError::from_sdk(&err)),
         }
-    }
-}
-
-fn classify_sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    err: &SdkError<E, R>,
-) -> LogsError {
-    match err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let msg = format!("{code}: {}", se.err().message().unwrap_or("no message"));
-            if is_retryable_code(code) {
-                LogsError::Retryable(msg)
-            } else {
-                LogsError::Fatal(msg)
-            }
-        }
-        // Timeouts and connection failures are worth another try; a construction failure is not.
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            LogsError::Retryable(format!("{err:?}"))
-        }
-        other => LogsError::Fatal(format!("{other:?}")),
     }
 }

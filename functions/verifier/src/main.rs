@@ -4,13 +4,12 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::config::ProfileConfig;
-use shared::tenants::TenantsConfig;
+use shared::telemetry::StdoutSink;
 use verifier::alert::{Alerts, NoAlerts, SnsNotifier};
 use verifier::classify::{ConfigClassifier, learn_profile_models};
 use verifier::doctor::SdkControlPlane;
 use verifier::logs::SdkLogs;
-use verifier::run::{Stdout, Verifier};
+use verifier::run::Verifier;
 use verifier::settings::Settings;
 use verifier::{VerifierError, plan};
 
@@ -23,12 +22,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_tracing();
     let settings = Settings::from_env()?;
-    let config = ProfileConfig::from_env()
-        .map_err(|e| VerifierError::Config(format!("profile config: {e}")))?;
-    // Tenants' profiles (and failover pools) are ours too: their traffic counts as profiled and
-    // the regions they live in are read.
-    let tenants = TenantsConfig::from_env_with(|k| std::env::var(k).ok(), &config)
-        .map_err(|e| VerifierError::Config(format!("tenants config: {e}")))?;
+    // One read of the profile document. Tenants' profiles (and failover pools) are ours too:
+    // their traffic counts as profiled and the regions they live in are read.
+    let (config, tenants) = shared::tenants::load_with_tenants(|k| std::env::var(k).ok())
+        .map_err(|e| VerifierError::Config(e.to_string()))?;
     let mut map = tenants.classification_map(&config);
     let mut plan = plan::plan(&config, &settings.log_group)?;
     plan.read_regions_of(map.profile_arns());
@@ -47,7 +44,7 @@ async fn main() -> Result<(), Error> {
         control_plane,
         notifier,
         classifier: ConfigClassifier::with_map(map),
-        metrics: Stdout,
+        metrics: StdoutSink,
         regions: plan.regions,
         findings: plan.findings,
         doctor: plan.doctor,

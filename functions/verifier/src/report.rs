@@ -371,7 +371,7 @@ impl Tally {
         errors.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         for ((code, model, marketplace), count) in errors {
             let (class, remedy) = diagnose_error(code, model, *marketplace);
-            let is_profile = model.contains(":application-inference-profile/");
+            let is_profile = shared::arn::is_app_profile_arn(model);
             out.push(Finding {
                 class: class.into(),
                 model: (!is_profile).then(|| model.clone()),
@@ -422,7 +422,7 @@ impl Tally {
 
 /// The remedy for a failed call, from its error code and what the caller sent.
 pub fn diagnose_error(code: &str, model: &str, marketplace: bool) -> (&'static str, String) {
-    let app_profile = model.contains(":application-inference-profile/");
+    let app_profile = shared::arn::is_app_profile_arn(model);
     match code {
         "AccessDeniedException" if marketplace => (
             "model_agreement",

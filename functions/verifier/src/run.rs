@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+/// Re-exported so `verifier::run::MetricsSink` keeps naming the one shared trait.
+pub use shared::telemetry::MetricsSink;
 use tokio::time::Instant;
 
 use crate::alert::{Notifier, alert_text};
@@ -16,21 +18,6 @@ use crate::report::{Finding, FindingContext, Report, Tally};
 use crate::scan::{ScanStats, scan_regions};
 use crate::settings::Settings;
 use crate::window::{RunInput, Window, WindowJson, parse_input, scheduled_window};
-
-/// Where EMF documents go: stdout in Lambda (one line each, outside any tracing layer, so
-/// CloudWatch extracts them), a buffer in tests.
-pub trait MetricsSink {
-    fn emit(&self, line: &str);
-}
-
-/// Prints each document as its own stdout line.
-pub struct Stdout;
-
-impl MetricsSink for Stdout {
-    fn emit(&self, line: &str) {
-        println!("{line}");
-    }
-}
 
 /// Everything a run needs, built once per cold start.
 pub struct Verifier<L, P, N, C, M> {

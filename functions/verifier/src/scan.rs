@@ -9,10 +9,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use shared::deadline::Deadline;
+use shared::retry::RetryPolicy;
 use tokio::time::Instant;
 
 use crate::error::VerifierError;
-use crate::logs::{LogsError, LogsSource};
+use crate::logs::LogsSource;
 use crate::observe::{Classifier, Observation};
 use crate::report::Tally;
 use crate::window::{Window, fmt_ms};
@@ -29,6 +31,19 @@ pub struct ScanSettings {
     pub max_backoff: Duration,
     /// Stop asking for pages once the deadline is this close: enough to emit the report.
     pub deadline_margin: Duration,
+}
+
+impl ScanSettings {
+    /// The page retries as the shared policy: `max_retries` after the first attempt.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: usize::try_from(self.max_retries)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+            base_delay: self.initial_backoff,
+            max_delay: self.max_backoff,
+        }
+    }
 }
 
 impl Default for ScanSettings {
@@ -90,10 +105,6 @@ impl ResumePoint {
     }
 }
 
-fn out_of_time(deadline: Option<Instant>, at: Instant, margin: Duration) -> bool {
-    deadline.is_some_and(|d| at + margin >= d)
-}
-
 struct Held {
     ts: Option<i64>,
     tail: Vec<Observation>,
@@ -131,24 +142,31 @@ pub async fn scan_region<L: LogsSource, C: Classifier>(
         tail: Vec::new(),
     };
     let mut last_request: Option<Instant> = None;
-    let mut attempt: u32 = 0;
+    // Waits (pacing, back-off) must end `deadline_margin` before the deadline: that much is
+    // left to emit the report.
+    let waits = Deadline::at_opt(deadline).less(settings.deadline_margin);
+    let policy = settings.retry_policy();
+    // This loop is the shared policy's, written out rather than through `shared::retry::retry`
+    // because the pacing and the held-back tail span attempts and pages. The SDK's own retries
+    // are off (`SdkLogs`), so each attempt here is one request on the wire and is paced.
+    let mut failures: usize = 0;
     loop {
         if let (Some(last), Some(interval)) = (last_request, interval) {
             let next = last + interval;
-            if out_of_time(deadline, next, settings.deadline_margin) {
+            if !waits.allows(next.saturating_duration_since(Instant::now())) {
                 break;
             }
             tokio::time::sleep_until(next).await;
         }
         let now = Instant::now();
-        if out_of_time(deadline, now, settings.deadline_margin) {
+        if !waits.allows(Duration::ZERO) {
             break;
         }
         last_request = Some(now);
         stats.requests += 1;
         match logs.filter_page(region, group, window, token.clone()).await {
             Ok(page) => {
-                attempt = 0;
+                failures = 0;
                 stats.pages += 1;
                 if page.events.is_empty() {
                     stats.empty_pages += 1;
@@ -174,36 +192,34 @@ pub async fn scan_region<L: LogsSource, C: Classifier>(
                     }
                 }
             }
-            Err(LogsError::Retryable(message)) => {
-                attempt += 1;
+            Err(err) if err.is_retryable() => {
+                failures += 1;
                 stats.retries += 1;
-                if attempt > settings.max_retries {
+                if failures >= policy.max_attempts {
                     return Err(VerifierError::Logs {
                         region: region.into(),
                         group: group.into(),
                         message: format!(
-                            "still throttled or unavailable after {} retries: {message}",
+                            "still throttled or unavailable after {} retries: {err}",
                             settings.max_retries
                         ),
                     });
                 }
-                let factor = 2u32.saturating_pow(attempt - 1);
-                let backoff = settings
-                    .initial_backoff
-                    .saturating_mul(factor)
-                    .min(settings.max_backoff);
-                tracing::warn!(region, attempt, backoff_ms = backoff.as_millis() as u64, %message, "FilterLogEvents retry");
-                if out_of_time(deadline, Instant::now() + backoff, settings.deadline_margin) {
+                // No jitter: one scheduled verifier per account has no herd of callers to
+                // spread out, and a known back-off keeps the deadline arithmetic exact.
+                let backoff = policy.ceiling_before(failures + 1);
+                tracing::warn!(region, attempt = failures, backoff_ms = backoff.as_millis() as u64, error = %err, "FilterLogEvents retry");
+                if !waits.allows(backoff) {
                     break;
                 }
                 tokio::time::sleep(backoff).await;
                 last_request = None;
             }
-            Err(LogsError::Fatal(message)) => {
+            Err(err) => {
                 return Err(VerifierError::Logs {
                     region: region.into(),
                     group: group.into(),
-                    message,
+                    message: err.to_string(),
                 });
             }
         }
@@ -247,16 +263,17 @@ mod tests {
     use super::*;
     use crate::logs::{LogEvent, Page};
     use crate::observe::Class;
+    use shared::aws::{AwsError, AwsErrorKind};
     use std::sync::Mutex;
 
     /// Serves a scripted list of responses and records the time of each call.
     struct Scripted {
-        responses: Mutex<Vec<Result<Page, LogsError>>>,
+        responses: Mutex<Vec<Result<Page, AwsError>>>,
         calls: Mutex<Vec<Instant>>,
     }
 
     impl Scripted {
-        fn new(mut responses: Vec<Result<Page, LogsError>>) -> Self {
+        fn new(mut responses: Vec<Result<Page, AwsError>>) -> Self {
             responses.reverse();
             Scripted {
                 responses: Mutex::new(responses),
@@ -272,13 +289,13 @@ mod tests {
             _group: &str,
             _window: Window,
             _token: Option<String>,
-        ) -> Result<Page, LogsError> {
+        ) -> Result<Page, AwsError> {
             self.calls.lock().unwrap().push(Instant::now());
             self.responses
                 .lock()
                 .unwrap()
                 .pop()
-                .unwrap_or_else(|| Err(LogsError::Fatal("script exhausted".into())))
+                .unwrap_or_else(|| Err(AwsError::new(AwsErrorKind::Other, "", "script exhausted")))
         }
     }
 
@@ -293,7 +310,7 @@ mod tests {
         }
     }
 
-    fn page(ts: &[i64], token: Option<&str>) -> Result<Page, LogsError> {
+    fn page(ts: &[i64], token: Option<&str>) -> Result<Page, AwsError> {
         Ok(Page {
             events: ts
                 .iter()
@@ -379,8 +396,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn throttling_backs_off_exponentially_then_succeeds() {
         let throttled = || {
-            Err(LogsError::Retryable(
-                "ThrottlingException: Rate exceeded".into(),
+            Err(AwsError::new(
+                AwsErrorKind::Throttling,
+                "ThrottlingException",
+                "Rate exceeded",
             ))
         };
         let logs = Scripted::new(vec![
@@ -425,7 +444,13 @@ mod tests {
     async fn throttling_that_never_ends_fails_with_the_region_and_cause() {
         let logs = Scripted::new(
             (0..10)
-                .map(|_| Err(LogsError::Retryable("ThrottlingException".into())))
+                .map(|_| {
+                    Err(AwsError::new(
+                        AwsErrorKind::Throttling,
+                        "ThrottlingException",
+                        "",
+                    ))
+                })
                 .collect(),
         );
         let (mut tally, mut stats) = (Tally::default(), ScanStats::default());
@@ -452,8 +477,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_fatal_error_is_not_retried() {
-        let logs = Scripted::new(vec![Err(LogsError::Fatal(
-            "ResourceNotFoundException: no group".into(),
+        let logs = Scripted::new(vec![Err(AwsError::new(
+            AwsErrorKind::NotFound,
+            "ResourceNotFoundException",
+            "no group",
         ))]);
         let (mut tally, mut stats) = (Tally::default(), ScanStats::default());
         let err = scan_region(

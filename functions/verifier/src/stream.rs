@@ -25,9 +25,10 @@ use crate::logs::LogsSource;
 use crate::metrics::emf_lines;
 use crate::observe::Classifier;
 use crate::report::{Counts, Report, Tally};
-use crate::run::{MetricsSink, Verifier};
+use crate::run::Verifier;
 use crate::stream_alerts::AlertLimiter;
 use crate::window::{WindowJson, fmt_ms};
+use shared::telemetry::MetricsSink;
 
 /// CloudWatch Logs sends one of these when a subscription is created, to check it can deliver;
 /// it carries no log events of the group.

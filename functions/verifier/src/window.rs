@@ -9,6 +9,8 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shared::arn::is_region_name;
+use shared::json::type_name;
 
 use crate::error::VerifierError;
 
@@ -87,7 +89,7 @@ pub fn parse_input(event: &Value) -> Result<RunInput, VerifierError> {
     let Some(obj) = event.as_object() else {
         return Err(VerifierError::InvalidInput(format!(
             "expected a JSON object (an EventBridge scheduled event or {{\"start\": ..., \"end\": ...}}), got {}",
-            json_kind(event)
+            type_name(event)
         )));
     };
     if obj.contains_key("start") || obj.contains_key("end") {
@@ -118,7 +120,7 @@ pub fn parse_input(event: &Value) -> Result<RunInput, VerifierError> {
             Some(other) => {
                 return Err(VerifierError::InvalidInput(format!(
                     "\"regions\" must be a list of region names, got {}",
-                    json_kind(other)
+                    type_name(other)
                 )));
             }
         };
@@ -177,7 +179,7 @@ fn rfc3339_field(obj: &serde_json::Map<String, Value>, key: &str) -> Result<i64,
     let Some(s) = v.as_str() else {
         return Err(VerifierError::InvalidInput(format!(
             "\"{key}\" must be an RFC 3339 string such as \"2026-01-31T12:00:00Z\", got {}",
-            json_kind(v)
+            type_name(v)
         )));
     };
     DateTime::parse_from_rfc3339(s)
@@ -187,31 +189,6 @@ fn rfc3339_field(obj: &serde_json::Map<String, Value>, key: &str) -> Result<i64,
                 "\"{key}\" {s:?} is not RFC 3339 (e.g. \"2026-01-31T12:00:00Z\"): {e}"
             ))
         })
-}
-
-/// A cheap shape check for region names (`us-east-1`, `us-gov-west-1`, `eu-central-2`).
-pub fn is_region_name(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

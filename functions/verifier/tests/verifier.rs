@@ -18,3 +18,5 @@ mod scale;
 mod support;
 #[path = "verifier/tiling.rs"]
 mod tiling;
+#[path = "verifier/wire.rs"]
+mod wire;

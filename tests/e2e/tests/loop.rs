@@ -83,7 +83,7 @@ fn chat(model: &str, text: &str) -> lambda_http::Request {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<String>>>);
 
-impl verifier::run::MetricsSink for Captured {
+impl shared::telemetry::MetricsSink for Captured {
     fn emit(&self, line: &str) {
         self.0.lock().unwrap().push(line.to_string());
     }

@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 use shared::config::ProfileConfig;
+use shared::telemetry::MetricsSink;
 use verifier::Verifier;
 use verifier::alert::Notifier;
 use verifier::classify::ConfigClassifier;
@@ -11,7 +12,6 @@ use verifier::doctor::ControlPlane;
 use verifier::fake::FakeControlPlane;
 use verifier::logs::LogsSource;
 use verifier::plan::plan;
-use verifier::run::MetricsSink;
 use verifier::settings::Settings;
 
 pub const ACCOUNT: &str = "123456789012";
