@@ -17,7 +17,6 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use crate::bedrock::CallSite;
 use crate::caps::Target;
@@ -26,63 +25,25 @@ use crate::deadline::Deadline;
 use crate::error::{BedrockError, BedrockErrorKind, RouterError};
 use crate::metrics::RequestRecord;
 
-/// How hard the router tries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Calls per request in all; raised to the number of profiles so each is tried once.
-    pub max_attempts: usize,
-    /// The first back-off's upper bound.
-    pub base_delay: Duration,
-    /// No back-off is longer than this.
-    pub max_delay: Duration,
-}
+/// How hard the router tries: the workspace's one retry policy (shared with the provisioner
+/// and the verifier), with `max_attempts` raised to the number of profiles so each is tried once.
+pub use shared::retry::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-        }
+/// The default policy with `ROUTER_MAX_ATTEMPTS`'s value applied, if set.
+pub fn policy_from_env_value(value: Option<&str>) -> Result<RetryPolicy, RouterError> {
+    let mut policy = RetryPolicy::default();
+    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+        policy.max_attempts = v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10).contains(n))
+            .ok_or_else(|| {
+                RouterError::Config(format!(
+                    "{ENV_MAX_ATTEMPTS} must be a whole number from 1 to 10, got {v:?}"
+                ))
+            })?;
     }
-}
-
-impl RetryPolicy {
-    /// The default policy with `ROUTER_MAX_ATTEMPTS`'s value applied, if set.
-    pub fn from_env_value(value: Option<&str>) -> Result<Self, RouterError> {
-        let mut policy = Self::default();
-        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-            policy.max_attempts = v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=10).contains(n))
-                .ok_or_else(|| {
-                    RouterError::Config(format!(
-                        "{ENV_MAX_ATTEMPTS} must be a whole number from 1 to 10, got {v:?}"
-                    ))
-                })?;
-        }
-        Ok(policy)
-    }
-
-    /// Calls allowed for a model with `sites` profiles.
-    pub fn attempts_for(&self, sites: usize) -> usize {
-        self.max_attempts.max(sites).max(1)
-    }
-
-    /// The pause before attempt `attempt` (1-based; the first attempt has none).
-    pub fn delay_before(&self, attempt: usize) -> Duration {
-        if attempt <= 1 {
-            return Duration::ZERO;
-        }
-        let exp = u32::try_from(attempt - 2).unwrap_or(u32::MAX).min(16);
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32 << exp)
-            .min(self.max_delay);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::random_range(0..=millis))
-    }
+    Ok(policy)
 }
 
 /// Whether a failure is Bedrock being overloaded or unreachable (worth another profile), not
@@ -198,6 +159,7 @@ impl AttemptRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn only_overload_and_outage_errors_fail_over() {
@@ -251,13 +213,10 @@ mod tests {
 
     #[test]
     fn max_attempts_comes_from_the_environment_within_bounds() {
-        assert_eq!(
-            RetryPolicy::from_env_value(Some("5")).unwrap().max_attempts,
-            5
-        );
-        assert_eq!(RetryPolicy::from_env_value(None).unwrap().max_attempts, 3);
+        assert_eq!(policy_from_env_value(Some("5")).unwrap().max_attempts, 5);
+        assert_eq!(policy_from_env_value(None).unwrap().max_attempts, 3);
         for bad in ["0", "11", "x"] {
-            assert!(RetryPolicy::from_env_value(Some(bad)).is_err(), "{bad}");
+            assert!(policy_from_env_value(Some(bad)).is_err(), "{bad}");
         }
     }
 

@@ -5,7 +5,7 @@
 use shared::config::ProfileConfig;
 use shared::tenants::TenantsConfig;
 
-use crate::attempt::RetryPolicy;
+use crate::attempt::{RetryPolicy, policy_from_env_value};
 use crate::auth::AuthMode;
 use crate::error::RouterError;
 
@@ -55,7 +55,7 @@ impl RouterConfig {
         Ok(Self {
             auth_mode: AuthMode::parse(env(ENV_AUTH_MODE).as_deref())?,
             max_body_bytes: max_body_bytes(env(ENV_MAX_BODY).as_deref())?,
-            retry: RetryPolicy::from_env_value(env(ENV_MAX_ATTEMPTS).as_deref())?,
+            retry: policy_from_env_value(env(ENV_MAX_ATTEMPTS).as_deref())?,
             keys_secret: env(ENV_KEYS_SECRET)
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty()),
