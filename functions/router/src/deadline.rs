@@ -75,6 +75,22 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// Waits for a stream's first item: a stream is committed to (never re-sent) only once it
+    /// has produced one, so an error before it is still an ordinary, retryable failure.
+    pub async fn first<T>(
+        &self,
+        mut items: crate::relay::Events<T>,
+    ) -> Result<(Option<T>, crate::relay::Events<T>), BedrockError> {
+        use futures_util::StreamExt as _;
+        match self.next(items.next()).await {
+            Some(Ok(item)) => Ok((Some(item), items)),
+            Some(Err(e)) => Err(e),
+            None => Ok((None, items)),
+        }
+    }
+}
+
 fn out_of_time() -> BedrockError {
     BedrockError::new(
         BedrockErrorKind::OutOfTime,

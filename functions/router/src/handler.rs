@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use http::{HeaderValue, Response};
 use http_body_util::{BodyExt as _, Full};
 use serde_json::{Value, json};
@@ -369,12 +368,9 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             .run(target, deadline, self.record, |site| {
                 let request = request.clone();
                 async move {
-                    let mut events = bedrock.converse_stream(&site, request).await?;
-                    match deadline.next(events.next()).await {
-                        Some(Ok(event)) => Ok((Some(event), events)),
-                        Some(Err(e)) => Err(e),
-                        None => Ok((None, events)),
-                    }
+                    deadline
+                        .first(bedrock.converse_stream(&site, request).await?)
+                        .await
                 }
             })
             .await?;
@@ -435,12 +431,9 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             .run(target, deadline, self.record, |site| {
                 let request = request.clone();
                 async move {
-                    let mut chunks = bedrock.invoke_stream(&site, request).await?;
-                    match deadline.next(chunks.next()).await {
-                        Some(Ok(chunk)) => Ok((Some(chunk), chunks)),
-                        Some(Err(e)) => Err(e),
-                        None => Ok((None, chunks)),
-                    }
+                    deadline
+                        .first(bedrock.invoke_stream(&site, request).await?)
+                        .await
                 }
             })
             .await?;
