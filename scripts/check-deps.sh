@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 if ! command -v cargo-machete >/dev/null 2>&1; then
     cargo install cargo-machete --locked
 fi
-cargo machete shared functions tests
+cargo machete shared functions tests cli
 
 source_line=$(cargo tree --workspace --invert lambda_runtime_api_client --depth 0 --quiet 2>&1 | head -n 1)
 case "$source_line" in
