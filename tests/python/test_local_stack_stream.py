@@ -64,7 +64,7 @@ def test_a_call_through_the_router_is_a_metric_line_within_seconds(stream_stack)
     functions_log = REPO / ".local" / "lambda-watch.log"
     lines_before = functions_log.read_text(errors="replace").count("\"Namespace\":\"BedrockProfiles\"")
 
-    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    model = "us.anthropic.claude-opus-5-5"
     canary = f"canary-prompt-{uuid.uuid4().hex}"
     sent = time.monotonic()
     reply = post_json(f"{stream_stack['router_url']}/v1/chat/completions",
