@@ -266,6 +266,33 @@ fn build_err(e: aws_smithy_types::error::operation::BuildError) -> BedrockError 
     invalid(format!("request could not be built: {e}"))
 }
 
+/// Sets an [`InvokeRequest`] on an InvokeModel or InvokeModelWithResponseStream builder: the
+/// two SDK builders share every setter but no trait.
+macro_rules! with_invoke_request {
+    ($builder:expr, $site:expr, $request:expr) => {
+        $builder
+            .model_id(&$site.model_id)
+            .body(Blob::new($request.body.to_vec()))
+            .content_type(
+                $request
+                    .content_type
+                    .as_deref()
+                    .unwrap_or("application/json"),
+            )
+            .set_accept($request.accept)
+            .set_trace($request.trace.as_deref().map(sdk::Trace::from))
+            .set_guardrail_identifier($request.guardrail_identifier)
+            .set_guardrail_version($request.guardrail_version)
+            .set_performance_config_latency(
+                $request
+                    .performance_config_latency
+                    .as_deref()
+                    .map(sdk::PerformanceConfigLatency::from),
+            )
+            .set_request_metadata(metadata_header(&$request.request_metadata))
+    };
+}
+
 impl Bedrock for SdkBedrock {
     async fn converse(
         &self,
@@ -354,28 +381,8 @@ impl Bedrock for SdkBedrock {
         site: &CallSite,
         request: InvokeRequest,
     ) -> Result<InvokeResponse, BedrockError> {
-        let out = self
-            .runtime_client(&site.region)
-            .invoke_model()
-            .model_id(&site.model_id)
-            .body(Blob::new(request.body.to_vec()))
-            .content_type(
-                request
-                    .content_type
-                    .as_deref()
-                    .unwrap_or("application/json"),
-            )
-            .set_accept(request.accept)
-            .set_trace(request.trace.as_deref().map(sdk::Trace::from))
-            .set_guardrail_identifier(request.guardrail_identifier)
-            .set_guardrail_version(request.guardrail_version)
-            .set_performance_config_latency(
-                request
-                    .performance_config_latency
-                    .as_deref()
-                    .map(sdk::PerformanceConfigLatency::from),
-            )
-            .set_request_metadata(metadata_header(&request.request_metadata))
+        let builder = self.runtime_client(&site.region).invoke_model();
+        let out = with_invoke_request!(builder, site, request)
             .send()
             .await
             .map_err(|e| sdk_error(&e))?;
@@ -390,28 +397,10 @@ impl Bedrock for SdkBedrock {
         site: &CallSite,
         request: InvokeRequest,
     ) -> Result<ChunkStream, BedrockError> {
-        let out = self
+        let builder = self
             .runtime_client(&site.region)
-            .invoke_model_with_response_stream()
-            .model_id(&site.model_id)
-            .body(Blob::new(request.body.to_vec()))
-            .content_type(
-                request
-                    .content_type
-                    .as_deref()
-                    .unwrap_or("application/json"),
-            )
-            .set_accept(request.accept)
-            .set_trace(request.trace.as_deref().map(sdk::Trace::from))
-            .set_guardrail_identifier(request.guardrail_identifier)
-            .set_guardrail_version(request.guardrail_version)
-            .set_performance_config_latency(
-                request
-                    .performance_config_latency
-                    .as_deref()
-                    .map(sdk::PerformanceConfigLatency::from),
-            )
-            .set_request_metadata(metadata_header(&request.request_metadata))
+            .invoke_model_with_response_stream();
+        let out = with_invoke_request!(builder, site, request)
             .send()
             .await
             .map_err(|e| sdk_error(&e))?;
