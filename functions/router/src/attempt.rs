@@ -47,16 +47,9 @@ pub fn policy_from_env_value(value: Option<&str>) -> Result<RetryPolicy, RouterE
 }
 
 /// Whether a failure is Bedrock being overloaded or unreachable (worth another profile), not
-/// something about the request.
+/// something about the request: the workspace's one rule ([`BedrockErrorKind::is_retryable`]).
 pub fn is_retryable(kind: BedrockErrorKind) -> bool {
-    matches!(
-        kind,
-        BedrockErrorKind::Throttling
-            | BedrockErrorKind::ModelNotReady
-            | BedrockErrorKind::ServiceUnavailable
-            | BedrockErrorKind::InternalServer
-            | BedrockErrorKind::Transport
-    )
+    kind.is_retryable()
 }
 
 /// Round-robin starting points, shared by all requests of one function instance.

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::Value;
-use shared::aws::RegionalClients;
+use shared::aws::{AwsError, HttpStatus, RegionalClients};
 
 use crate::converse::{
     BlockStart, ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop,
@@ -228,14 +228,14 @@ impl SdkBedrock {
     }
 }
 
-fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(err: &E) -> BedrockError {
-    match err.code() {
-        Some(code) => BedrockError::new(
-            BedrockErrorKind::from_code(code),
-            err.message().unwrap_or(code).to_owned(),
-        ),
-        None => BedrockError::new(BedrockErrorKind::Transport, format!("{err:?}")),
-    }
+/// An SDK call's failure, classified the workspace's one way ([`AwsError::from_sdk`]: code,
+/// else HTTP status, else how the call failed).
+fn sdk_error<E, R>(err: &aws_sdk_bedrockruntime::error::SdkError<E, R>) -> BedrockError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + HttpStatus,
+{
+    AwsError::from_sdk(err).into()
 }
 
 /// A failure inside an event stream: the exception member decides the kind, because the

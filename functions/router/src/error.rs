@@ -7,6 +7,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
+use shared::aws::{AwsError, AwsErrorKind};
 
 use crate::dialect::Dialect;
 
@@ -31,26 +32,58 @@ pub enum BedrockErrorKind {
     Transport,
     /// The invocation's own time ran out while waiting (see [`crate::budget`]).
     OutOfTime,
+    /// A code this product does not know, or a request the SDK could not send: not retried.
+    Other,
+}
+
+/// The router's view of the workspace's one classification ([`shared::aws`]): a conflict is a
+/// rejected request, an SDK timeout a failed transport.
+impl From<AwsErrorKind> for BedrockErrorKind {
+    fn from(kind: AwsErrorKind) -> Self {
+        match kind {
+            AwsErrorKind::Validation | AwsErrorKind::Conflict => Self::Validation,
+            AwsErrorKind::AccessDenied => Self::AccessDenied,
+            AwsErrorKind::NotFound => Self::ResourceNotFound,
+            AwsErrorKind::Throttling => Self::Throttling,
+            AwsErrorKind::ServiceQuotaExceeded => Self::ServiceQuotaExceeded,
+            AwsErrorKind::ModelNotReady => Self::ModelNotReady,
+            AwsErrorKind::ModelTimeout => Self::ModelTimeout,
+            AwsErrorKind::ModelError => Self::ModelError,
+            AwsErrorKind::ModelStreamError => Self::ModelStreamError,
+            AwsErrorKind::InternalServer => Self::InternalServer,
+            AwsErrorKind::ServiceUnavailable => Self::ServiceUnavailable,
+            AwsErrorKind::Timeout | AwsErrorKind::Transport => Self::Transport,
+            AwsErrorKind::Other => Self::Other,
+        }
+    }
 }
 
 impl BedrockErrorKind {
-    /// Maps Bedrock's error code (shape name, or the lowerCamel stream member name) to a kind.
-    pub fn from_code(code: &str) -> Self {
-        let code = code.trim_end_matches("Exception").to_ascii_lowercase();
-        match code.as_str() {
-            "validation" => Self::Validation,
-            "accessdenied" => Self::AccessDenied,
-            "resourcenotfound" => Self::ResourceNotFound,
-            "throttling" => Self::Throttling,
-            "modelnotready" => Self::ModelNotReady,
-            "modeltimeout" => Self::ModelTimeout,
-            "modelerror" => Self::ModelError,
-            "modelstreamerror" => Self::ModelStreamError,
-            "servicequotaexceeded" => Self::ServiceQuotaExceeded,
-            "internalserver" => Self::InternalServer,
-            "serviceunavailable" => Self::ServiceUnavailable,
-            _ => Self::Transport,
-        }
+    /// Whether another profile (or a later attempt) may succeed: the shared rule
+    /// ([`AwsErrorKind::is_retryable`]); the invocation's own deadline never is.
+    pub fn is_retryable(self) -> bool {
+        self.aws().is_some_and(AwsErrorKind::is_retryable)
+    }
+
+    /// The shared classification this kind stands for; `None` for the router's own
+    /// [`BedrockErrorKind::OutOfTime`].
+    fn aws(self) -> Option<AwsErrorKind> {
+        Some(match self {
+            Self::Validation => AwsErrorKind::Validation,
+            Self::AccessDenied => AwsErrorKind::AccessDenied,
+            Self::ResourceNotFound => AwsErrorKind::NotFound,
+            Self::Throttling => AwsErrorKind::Throttling,
+            Self::ModelNotReady => AwsErrorKind::ModelNotReady,
+            Self::ModelTimeout => AwsErrorKind::ModelTimeout,
+            Self::ModelError => AwsErrorKind::ModelError,
+            Self::ModelStreamError => AwsErrorKind::ModelStreamError,
+            Self::ServiceQuotaExceeded => AwsErrorKind::ServiceQuotaExceeded,
+            Self::InternalServer => AwsErrorKind::InternalServer,
+            Self::ServiceUnavailable => AwsErrorKind::ServiceUnavailable,
+            Self::Transport => AwsErrorKind::Transport,
+            Self::Other => AwsErrorKind::Other,
+            Self::OutOfTime => return None,
+        })
     }
 
     /// Bedrock's shape name, used as `x-amzn-ErrorType` on the native routes.
@@ -67,6 +100,7 @@ impl BedrockErrorKind {
             Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
             Self::InternalServer => "InternalServerException",
             Self::ServiceUnavailable | Self::Transport => "ServiceUnavailableException",
+            Self::Other => "InternalServerException",
         }
     }
 }
@@ -77,6 +111,12 @@ impl BedrockErrorKind {
 pub struct BedrockError {
     pub kind: BedrockErrorKind,
     pub message: String,
+}
+
+impl From<AwsError> for BedrockError {
+    fn from(err: AwsError) -> Self {
+        Self::new(err.kind.into(), err.message)
+    }
 }
 
 impl BedrockError {
@@ -392,7 +432,8 @@ fn render_bedrock(
         BedrockErrorKind::ModelError
         | BedrockErrorKind::ModelStreamError
         | BedrockErrorKind::InternalServer
-        | BedrockErrorKind::Transport => make(
+        | BedrockErrorKind::Transport
+        | BedrockErrorKind::Other => make(
             StatusCode::BAD_GATEWAY,
             "api_error",
             None,
@@ -590,18 +631,18 @@ mod tests {
     }
 
     #[test]
-    fn stream_exception_member_names_map_to_kinds() {
+    fn the_shared_classification_decides_kind_and_retry() {
+        let kind = |code| BedrockErrorKind::from(AwsErrorKind::from_code(code));
+        assert_eq!(kind("throttlingException"), BedrockErrorKind::Throttling);
         assert_eq!(
-            BedrockErrorKind::from_code("throttlingException"),
-            BedrockErrorKind::Throttling
-        );
-        assert_eq!(
-            BedrockErrorKind::from_code("ModelStreamErrorException"),
+            kind("ModelStreamErrorException"),
             BedrockErrorKind::ModelStreamError
         );
-        assert_eq!(
-            BedrockErrorKind::from_code("somethingNew"),
-            BedrockErrorKind::Transport
-        );
+        // A code nobody knows is not a reason to try another profile.
+        assert_eq!(kind("somethingNew"), BedrockErrorKind::Other);
+        assert!(!BedrockErrorKind::Other.is_retryable());
+        assert!(!BedrockErrorKind::OutOfTime.is_retryable());
+        assert!(BedrockErrorKind::from(AwsErrorKind::Timeout).is_retryable());
+        assert!(!BedrockErrorKind::from(AwsErrorKind::Conflict).is_retryable());
     }
 }

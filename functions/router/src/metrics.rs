@@ -8,38 +8,16 @@
 //! written when the request record is dropped, so a stream the caller abandons is still
 //! counted.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::telemetry::{Dimension, Metrics, TelemetryError, Unit};
 
 pub const NAMESPACE: &str = "BedrockProfiles/Router";
 
-/// Where EMF lines go: stdout in Lambda (the runtime ships it to CloudWatch Logs).
-pub trait MetricsSink: Send + Sync + 'static {
-    fn emit(&self, line: String);
-}
-
-pub struct StdoutSink;
-
-impl MetricsSink for StdoutSink {
-    fn emit(&self, line: String) {
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        // A metrics line that cannot be written is not worth failing a request for.
-        let _ = writeln!(out, "{line}");
-    }
-}
-
-/// Keeps emitted lines in memory (tests, and callers that want to inspect them).
-#[derive(Default, Clone)]
-pub struct MemorySink(pub Arc<Mutex<Vec<String>>>);
-
-impl MetricsSink for MemorySink {
-    fn emit(&self, line: String) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-    }
-}
+/// The workspace's one sink trait and its two sinks (stdout in Lambda, memory in tests),
+/// re-exported so the router's callers name them from here.
+pub use shared::telemetry::{MemorySink, MetricsSink, StdoutSink};
 
 /// The fixed set of route names used as a dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +199,7 @@ impl Drop for RequestRecord {
             });
         }
         match self.line() {
-            Ok(line) => self.sink.emit(line),
+            Ok(line) => self.sink.emit(&line),
             Err(e) => tracing::warn!(error = %e, "metrics document not written"),
         }
     }

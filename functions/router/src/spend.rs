@@ -194,7 +194,7 @@ impl RouterSpend {
             Ok::<_, shared::telemetry::TelemetryError>(String::from_utf8_lossy(&out).into_owned())
         })();
         match doc {
-            Ok(line) => self.sink.emit(line),
+            Ok(line) => self.sink.emit(&line),
             Err(e) => tracing::warn!(error = %e, "spend metrics document not written"),
         }
     }

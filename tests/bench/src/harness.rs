@@ -64,7 +64,7 @@ pub fn sdk_config(url: &str) -> SdkConfig {
 pub struct DiscardSink;
 
 impl MetricsSink for DiscardSink {
-    fn emit(&self, line: String) {
+    fn emit(&self, line: &str) {
         std::hint::black_box(line);
     }
 }
