@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use shared::catalog::{Effort, ReasoningShape};
+use shared::json::type_name;
 
 use crate::caps::Target;
 use crate::converse::{
@@ -84,17 +85,6 @@ const KNOWN_KEYS: &[&str] = &[
     "function_call",
     "web_search_options",
 ];
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 fn wrong_type(param: &str, expected: &str, got: &Value) -> RouterError {
     RouterError::invalid(
