@@ -7,7 +7,8 @@
 //! - [`routes`]: the route table (path and method to route, dialect and metrics name).
 //! - [`handler`]: a request in, a response out; [`handler::Call`] is what every route shares.
 //! - [`auth`]: the caller's tenant, by IAM principal or API key.
-//! - [`dialect`]: one module per caller dialect (OpenAI chat, Bedrock's runtime API).
+//! - [`dialect`]: one module per caller dialect (OpenAI chat, the Anthropic Messages API,
+//!   Bedrock's runtime API).
 //! - [`directory`], [`profiles`], [`caps`]: a model name to a call target with capabilities.
 //! - [`attempt`]: the one attempt runner: failover over a model's profiles, back-off.
 //! - [`deadline`]: every wait on Bedrock bounded by the invocation's deadline.
