@@ -25,13 +25,6 @@ use crate::load::Loaded;
 
 pub use verifier::report::Report as ScanReport;
 
-/// The verifier's refusal to start (no region to read), as a message.
-pub fn check_plan(config: &shared::config::ProfileConfig, log_group: &str) -> Result<(), String> {
-    verifier::plan::plan(config, log_group)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 fn plan(loaded: &Loaded, log_group: &str) -> Result<verifier::plan::Plan, CliError> {
     let mut plan = verifier::plan::plan(&loaded.config, log_group)
         .map_err(|e| CliError::Usage(e.to_string()))?;

@@ -67,7 +67,7 @@ pub fn load(path: &Path, region: Option<&str>, log_group: &str) -> Result<Loaded
         }
     };
     // The verifier refuses to start without a region to read; that is a config problem too.
-    if let Err(e) = crate::engine::check_plan(&config, log_group) {
+    if let Err(e) = check_plan(&config, log_group) {
         problems.push(Problem {
             section: "verifier",
             message: e,
@@ -89,4 +89,11 @@ fn problem(section: &'static str, e: &dyn std::fmt::Display) -> Problem {
 
 fn tenant_problem(e: &TenantError) -> Problem {
     problem("tenants", e)
+}
+
+/// The verifier's refusal to start (no region to read), as a message.
+fn check_plan(config: &shared::config::ProfileConfig, log_group: &str) -> Result<(), String> {
+    verifier::plan::plan(config, log_group)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

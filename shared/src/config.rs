@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 
 use crate::arn::{ArnError, ModelRef, is_region_name};
-use crate::model_names::{AliasError, Aliases};
+use crate::model_names::{AliasError, Aliases, suggest};
 
 /// Env var naming the config file.
 pub const ENV_CONFIG_FILE: &str = "PROFILES_CONFIG_FILE";
@@ -641,34 +641,6 @@ pub(crate) fn expand(
     Ok(out)
 }
 
-/// The model `key` most likely meant: the closest one by edit distance ignoring case (so a
-/// case-only difference, distance 0, always wins), within a small limit.
-pub(crate) fn suggest(key: &str, candidates: &[String]) -> Option<String> {
-    let limit = 3.max(key.chars().count() / 10);
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&key.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.clone())
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,7 +1079,7 @@ endpoints:
     fn suggestion_prefers_case_insensitive_match_over_edit_distance() {
         let models = vec!["abc".to_owned(), "ABD".to_owned()];
         assert_eq!(suggest("abd", &models).as_deref(), Some("ABD"));
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(crate::model_names::edit_distance("kitten", "sitting"), 3);
         assert_eq!(suggest("zzzzzzzz", &models), None);
     }
 

@@ -164,7 +164,7 @@ impl Aliases {
             }
             if !models.contains(&target) {
                 return Err(AliasError::UnknownTarget {
-                    suggestion: crate::config::suggest(&target, models),
+                    suggestion: suggest(&target, models),
                     pattern,
                     target,
                 });
@@ -188,6 +188,34 @@ impl Aliases {
             })
             .map(|a| a.target.as_str())
     }
+}
+
+/// The model `key` most likely meant: the closest one by edit distance ignoring case (so a
+/// case-only difference, distance 0, always wins), within a small limit.
+pub(crate) fn suggest(key: &str, candidates: &[String]) -> Option<String> {
+    let limit = 3.max(key.chars().count() / 10);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&key.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+/// Levenshtein distance over chars.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub enum ResolveError {
 }
 
 fn suggestion(model: &str, available: &[String]) -> String {
-    match crate::config::suggest(model, available) {
+    match crate::model_names::suggest(model, available) {
         Some(s) => format!(" (did you mean `{s}`?)"),
         None => String::new(),
     }

@@ -630,7 +630,7 @@ impl TenantsConfig {
             let Some(pos) = self.tenants.iter().position(|t| t.name == name) else {
                 let names: Vec<String> = self.tenants.iter().map(|t| t.name.clone()).collect();
                 return Err(TenantError::UnknownSecretTenant {
-                    suggestion: crate::config::suggest(&name, &names),
+                    suggestion: crate::model_names::suggest(&name, &names),
                     tenant: name,
                 });
             };

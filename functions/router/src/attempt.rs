@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::bedrock::CallSite;
 use crate::caps::Target;
-use crate::config::ENV_MAX_ATTEMPTS;
 use crate::deadline::Deadline;
 use crate::error::{BedrockError, BedrockErrorKind, RouterError};
 use crate::metrics::RequestRecord;
@@ -28,6 +27,9 @@ use crate::metrics::RequestRecord;
 /// How hard the router tries: the workspace's one retry policy (shared with the provisioner
 /// and the verifier), with `max_attempts` raised to the number of profiles so each is tried once.
 pub use shared::retry::RetryPolicy;
+
+/// How many calls one request may make in all (default 3).
+pub const ENV_MAX_ATTEMPTS: &str = "ROUTER_MAX_ATTEMPTS";
 
 /// The default policy with `ROUTER_MAX_ATTEMPTS`'s value applied, if set.
 pub fn policy_from_env_value(value: Option<&str>) -> Result<RetryPolicy, RouterError> {

@@ -19,8 +19,10 @@ use sha2::{Digest as _, Sha256};
 use shared::tenants::TenantsConfig;
 use subtle::{ConditionallySelectable as _, ConstantTimeEq as _};
 
-use crate::config::ENV_AUTH_MODE;
 use crate::error::RouterError;
+
+/// The Function URL's `AuthType` (`AWS_IAM` or `NONE`), passed by the template.
+pub const ENV_AUTH_MODE: &str = "ROUTER_AUTH_MODE";
 
 /// How callers are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

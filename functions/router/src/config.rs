@@ -5,16 +5,12 @@
 use shared::config::ProfileConfig;
 use shared::tenants::TenantsConfig;
 
-use crate::attempt::{RetryPolicy, policy_from_env_value};
-use crate::auth::AuthMode;
+use crate::attempt::{ENV_MAX_ATTEMPTS, RetryPolicy, policy_from_env_value};
+use crate::auth::{AuthMode, ENV_AUTH_MODE};
 use crate::error::RouterError;
 
-/// The Function URL's `AuthType` (`AWS_IAM` or `NONE`), passed by the template.
-pub const ENV_AUTH_MODE: &str = "ROUTER_AUTH_MODE";
 /// Overrides the request-size limit (bytes); must stay below the Function URL's 6 MB cap.
 pub const ENV_MAX_BODY: &str = "ROUTER_MAX_BODY_BYTES";
-/// How many calls one request may make in all (default 3).
-pub const ENV_MAX_ATTEMPTS: &str = "ROUTER_MAX_ATTEMPTS";
 /// A Secrets Manager secret (ARN or name) holding `{"<tenant>": ["<sha256 hex>", ...]}`.
 pub const ENV_KEYS_SECRET: &str = "ROUTER_API_KEYS_SECRET_ARN";
 

@@ -14,6 +14,11 @@ use tokio::time::Instant;
 
 use crate::error::{BedrockError, BedrockErrorKind};
 
+/// Events of one Bedrock stream, in arrival order (every wait on them goes through a
+/// [`Deadline`]).
+pub type Events<E> =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<E, BedrockError>> + Send>>;
+
 /// Kept back from the deadline to write the error answer and the metrics document.
 pub const RESERVE: Duration = Duration::from_millis(500);
 
@@ -80,8 +85,8 @@ impl Deadline {
     /// has produced one, so an error before it is still an ordinary, retryable failure.
     pub async fn first<T>(
         &self,
-        mut items: crate::relay::Events<T>,
-    ) -> Result<(Option<T>, crate::relay::Events<T>), BedrockError> {
+        mut items: Events<T>,
+    ) -> Result<(Option<T>, Events<T>), BedrockError> {
         use futures_util::StreamExt as _;
         match self.next(items.next()).await {
             Some(Ok(item)) => Ok((Some(item), items)),

@@ -159,10 +159,13 @@ pub enum RouterError {
     #[error("{message}")]
     UnknownModel { model: String, message: String },
 
-    #[error(
-        "no route for {method} {path}; routes are {routes}", routes = crate::routes::ROUTE_LIST
-    )]
-    NoRoute { method: String, path: String },
+    #[error("no route for {method} {path}; routes are {routes}")]
+    NoRoute {
+        method: String,
+        path: String,
+        /// The routes there are ([`crate::routes::ROUTE_LIST`]), named in the message.
+        routes: &'static str,
+    },
 
     #[error("{method} is not allowed on {path}; use {allowed}")]
     MethodNotAllowed {
@@ -312,7 +315,7 @@ pub fn render(err: &RouterError) -> Rendered {
             is_profile,
             source,
         } => render_bedrock(friendly_id, call_id, region, *is_profile, source),
-        RouterError::Refused(refusal) => crate::spend::rendered(refusal),
+        RouterError::Refused(refusal) => render_refusal(refusal),
         RouterError::Config(_) | RouterError::Internal(_) => Rendered {
             message: GENERIC_5XX.into(),
             ..plain(
@@ -445,6 +448,33 @@ fn render_bedrock(
             None,
             GENERIC_5XX.into(),
         ),
+    }
+}
+
+/// How a refusal reads in each dialect: a 429; OpenAI `insufficient_quota` for a spent budget
+/// and `rate_limit_exceeded` for a limit; Bedrock's `ThrottlingException` shape; `Retry-After`
+/// with the seconds left in the minute for a rate limit (a budget has no useful wait).
+fn render_refusal(refusal: &shared::spend::Refusal) -> Rendered {
+    let (openai_type, code, retry_after) = match refusal {
+        shared::spend::Refusal::BudgetExhausted { .. } => {
+            ("insufficient_quota", "insufficient_quota", None)
+        }
+        shared::spend::Refusal::RateLimited {
+            retry_after_secs, ..
+        } => (
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            Some(*retry_after_secs),
+        ),
+    };
+    Rendered {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        openai_type,
+        code: Some(code),
+        param: None,
+        message: refusal.to_string(),
+        shape: "ThrottlingException",
+        retry_after,
     }
 }
 

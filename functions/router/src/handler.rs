@@ -166,6 +166,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             None => Err(RouterError::NoRoute {
                 method: req.method().to_string(),
                 path: path.clone(),
+                routes: crate::routes::ROUTE_LIST,
             }),
             Some(route) => self.serve(route, &req, deadline, &mut record).await,
         };

@@ -22,6 +22,9 @@
 //! - [`spend`]: the cost of every answer, budgets and rate limits before a call.
 //! - [`runtime`]: the Lambda runtime loop that survives a dropped response connection.
 
+/// The CloudWatch namespace of every metric the router emits.
+pub const METRICS_NAMESPACE: &str = "BedrockProfiles/Router";
+
 pub mod attempt;
 pub mod auth;
 pub mod bedrock;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use shared::telemetry::{Dimension, Metrics, TelemetryError, Unit};
 
-pub const NAMESPACE: &str = "BedrockProfiles/Router";
+pub use crate::METRICS_NAMESPACE as NAMESPACE;
 
 /// The workspace's one sink trait and its two sinks (stdout in Lambda, memory in tests),
 /// re-exported so the router's callers name them from here.

@@ -7,10 +7,9 @@
 //! record travels with the stream, so its metrics document is written when the stream ends.
 
 use std::convert::Infallible;
-use std::pin::Pin;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use futures_util::StreamExt as _;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body::Frame;
 use http_body_util::{BodyExt as _, Full, StreamBody, combinators::UnsyncBoxBody};
@@ -25,8 +24,7 @@ use crate::sse;
 /// The response body: a whole document or a stream.
 pub type RouterBody = UnsyncBoxBody<Bytes, Infallible>;
 
-/// Events of one Bedrock stream, in arrival order.
-pub type Events<E> = Pin<Box<dyn Stream<Item = Result<E, BedrockError>> + Send>>;
+pub use crate::deadline::Events;
 
 /// A route's answer before the request record is attached.
 pub enum Reply {

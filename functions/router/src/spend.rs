@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http::StatusCode;
 use shared::prices::{Cost, PriceTable, TokenUsage, model_under, pico_to_usd};
 use shared::spend::{
     Alerts, DynamoSpendStore, LogAlerts, RateLimits, Refusal, SnsAlerts, SpendDelta, SpendTracker,
@@ -25,8 +24,10 @@ use shared::tenants::TenantsConfig;
 
 use crate::caps::Target;
 use crate::converse::Usage;
-use crate::error::{Rendered, RouterError};
-use crate::metrics::{MetricsSink, NAMESPACE};
+use crate::error::RouterError;
+use shared::telemetry::MetricsSink;
+
+use crate::METRICS_NAMESPACE as NAMESPACE;
 
 /// The tracker the router holds.
 pub type Tracker = SpendTracker<Stores, Alerts>;
@@ -257,35 +258,11 @@ pub fn token_usage(u: &Usage) -> TokenUsage {
     }
 }
 
-/// How a refusal reads in each dialect: a 429; OpenAI `insufficient_quota` for a spent budget
-/// and `rate_limit_exceeded` for a limit; Bedrock's `ThrottlingException` shape; `Retry-After`
-/// with the seconds left in the minute for a rate limit (a budget has no useful wait).
-pub fn rendered(refusal: &Refusal) -> Rendered {
-    let (openai_type, code, retry_after) = match refusal {
-        Refusal::BudgetExhausted { .. } => ("insufficient_quota", "insufficient_quota", None),
-        Refusal::RateLimited {
-            retry_after_secs, ..
-        } => (
-            "rate_limit_error",
-            "rate_limit_exceeded",
-            Some(*retry_after_secs),
-        ),
-    };
-    Rendered {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        openai_type,
-        code: Some(code),
-        param: None,
-        message: refusal.to_string(),
-        shape: "ThrottlingException",
-        retry_after,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::MemorySink;
+    use http::StatusCode;
     use shared::spend::{MemoryAlerts, MemorySpendStore};
 
     const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -390,7 +367,7 @@ mod tests {
             .note("team-a", &target(SONNET, SONNET, None))
             .finish(big);
         let refusal = spend.admit("team-a").await.unwrap_err();
-        let r = rendered(&refusal);
+        let r = crate::error::render(&RouterError::Refused(refusal));
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.code, Some("insufficient_quota"));
         assert_eq!(r.shape, "ThrottlingException");
@@ -402,12 +379,12 @@ mod tests {
         assert_eq!(r.retry_after, None);
         // Tenants without a budget are never refused for one.
         assert!(spend.admit("team-b").await.is_ok());
-        let limited = rendered(&Refusal::RateLimited {
+        let limited = crate::error::render(&RouterError::Refused(Refusal::RateLimited {
             tenant: "team-a".into(),
             what: "requests",
             limit: 5,
             retry_after_secs: 12,
-        });
+        }));
         assert_eq!(limited.retry_after, Some(12));
         assert_eq!(limited.code, Some("rate_limit_exceeded"));
     }

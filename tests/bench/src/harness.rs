@@ -2,6 +2,7 @@
 //! apart from the caller's), SDK configs pointed at it, one application profile, the router.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrock::config::{Credentials, SharedCredentialsProvider};
@@ -58,6 +59,17 @@ pub fn sdk_config(url: &str) -> SdkConfig {
         .endpoint_url(url)
         .retry_config(RetryConfig::disabled())
         .build()
+}
+
+/// Counts per section.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    pub repeats: usize,
+    pub latency_calls: usize,
+    pub streams: usize,
+    pub concurrent_streams: usize,
+    pub pace_ms: u64,
+    pub throughput_window: Duration,
 }
 
 /// Discards the router's per-request metric lines (formatted as in Lambda, not printed).

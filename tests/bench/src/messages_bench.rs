@@ -9,9 +9,8 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 
 use crate::error::BenchError;
-use crate::harness::{self, BenchRouter, MODEL, PROMPT, Stack};
+use crate::harness::{self, BenchRouter, Counts, MODEL, PROMPT, Stack};
 use crate::report::{Row, Target};
-use crate::router_bench::Counts;
 use crate::stats::percentile;
 
 fn ms(d: std::time::Duration) -> f64 {

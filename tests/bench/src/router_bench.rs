@@ -84,16 +84,7 @@ pub async fn direct_call(
     Ok(())
 }
 
-/// Counts per section.
-#[derive(Debug, Clone, Copy)]
-pub struct Counts {
-    pub repeats: usize,
-    pub latency_calls: usize,
-    pub streams: usize,
-    pub concurrent_streams: usize,
-    pub pace_ms: u64,
-    pub throughput_window: Duration,
-}
+pub use crate::harness::Counts;
 
 /// Router overhead: p50/p99 of router calls and direct calls, interleaved so drift hits both.
 pub async fn latency(stack: &Stack, counts: Counts) -> Result<Vec<Row>, BenchError> {
