@@ -160,8 +160,9 @@ pub enum ArnError {
 /// True when `s` is shaped like an AWS region name: `us-east-1`, `eu-central-2`,
 /// `us-gov-west-1`, `ap-southeast-5`, `cn-north-1`, `us-isob-east-1`.
 ///
-/// The check is structural (two-letter area, one or more lowercase words, a number), so
-/// regions AWS opens later are accepted without a code change.
+/// The check is structural (two-letter area, or `eusc` for the European Sovereign Cloud's
+/// `eusc-de-east-1`; one or more lowercase words; a number), so regions AWS opens later are
+/// accepted without a code change.
 pub fn is_region_name(s: &str) -> bool {
     if s.is_empty() || s.len() > 20 {
         return false;
@@ -174,7 +175,9 @@ pub fn is_region_name(s: &str) -> bool {
     let Some((number, words)) = rest.split_last() else {
         return false;
     };
-    first.len() == 2
+    // Two letters in every partition but the European Sovereign Cloud's (`eusc-de-east-1`,
+    // botocore's partitions.json: `^eusc\-(de)\-\w+\-\d+$`).
+    (first == "eusc" || first.len() == 2)
         && first.bytes().all(|b| b.is_ascii_lowercase())
         && words
             .iter()
@@ -918,6 +921,11 @@ mod tests {
         assert_eq!(a.id, "abcdefghij12");
         assert_eq!(a.to_string(), s);
         assert_eq!(parse(s).foundation_model(), None);
+        let sovereign = "arn:aws-eusc:bedrock:eusc-de-east-1:123456789012:application-inference-profile/abcdefghij12";
+        assert_eq!(
+            AppProfileArn::parse(sovereign).unwrap().region,
+            "eusc-de-east-1"
+        );
     }
 
     #[test]
@@ -1059,6 +1067,7 @@ mod tests {
             "us-isob-east-1",
             "il-central-1",
             "us-west-2",
+            "eusc-de-east-1",
         ] {
             assert!(is_region_name(ok), "{ok}");
         }
@@ -1072,6 +1081,7 @@ mod tests {
             "us--1",
             "us-east-123",
             "usa-east-1",
+            "eusd-de-east-1",
             "us-east-1 ",
             "Moon",
             "us-east1-1",
