@@ -1215,6 +1215,12 @@ async fn bedrock_invoke_sends_a_claude_body_to_the_profile_and_answers_with_bedr
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(headers["x-amzn-bedrock-input-token-count"], "6");
     assert_eq!(headers["x-amzn-bedrock-output-token-count"], "3");
+    let latency: u64 = headers["x-amzn-bedrock-invocation-latency"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(latency < 10_000, "{latency}");
     assert_eq!(
         headers["x-router-dropped"],
         "anthropic_beta=claude-code-20250219"
