@@ -7,6 +7,8 @@
 #    40 ms stall per response) is what the build really uses. A version bump of lambda_runtime
 #    that the patch no longer matches makes cargo fall back to the crates.io copy with only a
 #    warning; this turns that into a failure.
+# 3. No module cycle inside a crate (scripts/tools/module_cycles.py): a module's dependencies
+#    point one way, so each one can be read, tested and moved on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +28,6 @@ case "$source_line" in
         exit 1
         ;;
 esac
+
+python3 scripts/tools/module_cycles.py shared/src functions/provisioner/src functions/router/src \
+    functions/verifier/src cli/src tests/bench/src tests/e2e
