@@ -17,6 +17,7 @@
 //! - [`telemetry`]: tracing setup, EMF metric documents and where they go ([`telemetry::MetricsSink`]).
 //! - [`json`]: names of JSON types for error messages.
 //! - [`error`]: the crate's error type.
+//! - [`guardrails`]: a tenant's Bedrock guardrail, validated against Bedrock's patterns.
 //!
 //! Nothing here depends on Lambda event types; the functions stay thin around it.
 
@@ -29,6 +30,7 @@ pub mod claude_features;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod guardrails;
 pub mod invocation_log;
 pub mod json;
 pub mod model_access;

@@ -273,6 +273,8 @@ pub struct Tenant {
     pub budget: Option<crate::spend::Budget>,
     /// Its per-minute limits (`rateLimits:`), when it has them.
     pub rate_limits: Option<crate::spend::RateLimits>,
+    /// The Bedrock guardrail attached to every call it makes (`guardrail:`), when it has one.
+    pub guardrail: Option<crate::guardrails::Guardrail>,
 }
 
 /// Every configured tenant, in document order.
@@ -329,6 +331,7 @@ struct RawTenant {
     budget: Option<crate::spend::RawBudget>,
     rate_limits: Option<crate::spend::RawRateLimits>,
     model_aliases: Option<Entries>,
+    guardrail: Option<crate::guardrails::RawGuardrail>,
 }
 
 fn check_name(name: &str) -> Result<(), TenantError> {
@@ -454,7 +457,7 @@ impl TenantsConfig {
             })?);
         }
         let profiles = Self::effective(&raw, base, env).map_err(profiles_err)?;
-        let spend_err = |message: String| TenantError::Syntax {
+        let setting_err = |message: String| TenantError::Syntax {
             what: "tenants configuration",
             message: format!("tenant `{name}`: {message}"),
         };
@@ -462,12 +465,19 @@ impl TenantsConfig {
             .budget
             .map(|b| b.validate())
             .transpose()
-            .map_err(spend_err)?;
+            .map_err(setting_err)?;
         let rate_limits = raw
             .rate_limits
             .map(|r| r.validate())
             .transpose()
-            .map_err(spend_err)?;
+            .map_err(setting_err)?;
+        let guardrail = match raw.guardrail {
+            None => None,
+            Some(g) => {
+                let id = expand(&g.id, env, "guardrail.id", None).map_err(profiles_err)?;
+                Some(g.validate(id).map_err(setting_err)?)
+            }
+        };
         Ok(Tenant {
             name,
             api_keys,
@@ -475,6 +485,7 @@ impl TenantsConfig {
             profiles,
             budget,
             rate_limits,
+            guardrail,
         })
     }
 
@@ -808,6 +819,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("limit"), "{e}");
+    }
+
+    #[test]
+    fn a_tenant_may_name_a_guardrail_checked_at_start() {
+        let t = parse(
+            "  team-a:\n    guardrail: {id: abc123xyz789, version: 2, trace: true}\n  team-b: {}\n",
+        )
+        .unwrap();
+        let g = t.tenants[0].guardrail.clone().unwrap();
+        assert_eq!(
+            (g.identifier.as_str(), g.version.as_str(), g.trace),
+            ("abc123xyz789", "2", true)
+        );
+        assert!(t.tenants[1].guardrail.is_none());
+        for (bad, words) in [
+            ("{id: Not-An-Id, version: 1}", ["team-a", "guardrail.id"]),
+            ("{id: abc, version: draft}", ["team-a", "guardrail.version"]),
+            (
+                "{id: abc, version: 1, mode: x}",
+                ["mode", "expected one of id, version, trace"],
+            ),
+        ] {
+            let e = parse(&format!("  team-a:\n    guardrail: {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(words.iter().all(|w| e.contains(w)), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -20,10 +20,10 @@ use shared::aws::{AwsError, HttpStatus, RegionalClients};
 
 use crate::converse::{
     BlockStart, ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop,
-    ConverseOutput, ConverseRequest, ConverseResponse, Delta, Message, MessageStart, MessageStop,
-    Metrics, ReasoningBlock, ReasoningDelta, ReasoningText, Role, StreamEvent, StreamMetadata,
-    SystemBlock, Tool, ToolChoice, ToolResultContent, ToolUseBlock, ToolUseDelta, ToolUseStart,
-    Usage,
+    ConverseOutput, ConverseRequest, ConverseResponse, Delta, GuardrailConfig, Message,
+    MessageStart, MessageStop, Metrics, ReasoningBlock, ReasoningDelta, ReasoningText, Role,
+    StreamEvent, StreamMetadata, SystemBlock, Tool, ToolChoice, ToolResultContent, ToolUseBlock,
+    ToolUseDelta, ToolUseStart, Usage,
 };
 use crate::error::{BedrockError, BedrockErrorKind};
 
@@ -300,10 +300,12 @@ impl Bedrock for SdkBedrock {
         request: ConverseRequest,
     ) -> Result<ConverseResponse, BedrockError> {
         let parts = SdkParts::try_from(request)?;
+        let guardrail = parts.guardrail();
         let out = self
             .runtime_client(&site.region)
             .converse()
             .model_id(&site.model_id)
+            .set_guardrail_config(guardrail)
             .set_messages(Some(parts.messages))
             .set_system(parts.system)
             .set_inference_config(parts.inference)
@@ -343,10 +345,12 @@ impl Bedrock for SdkBedrock {
         request: ConverseRequest,
     ) -> Result<EventStream, BedrockError> {
         let parts = SdkParts::try_from(request)?;
+        let guardrail = parts.stream_guardrail();
         let out = self
             .runtime_client(&site.region)
             .converse_stream()
             .model_id(&site.model_id)
+            .set_guardrail_config(guardrail)
             .set_messages(Some(parts.messages))
             .set_system(parts.system)
             .set_inference_config(parts.inference)
@@ -524,6 +528,35 @@ struct SdkParts {
     response_paths: Option<Vec<String>>,
     metadata: Option<HashMap<String, String>>,
     output: Option<sdk::OutputConfig>,
+    /// Converse and ConverseStream take the guardrail in two different SDK types.
+    guardrail: Option<GuardrailConfig>,
+}
+
+impl SdkParts {
+    fn guardrail(&self) -> Option<sdk::GuardrailConfiguration> {
+        self.guardrail.as_ref().map(|g| {
+            sdk::GuardrailConfiguration::builder()
+                .guardrail_identifier(&g.guardrail_identifier)
+                .guardrail_version(&g.guardrail_version)
+                .set_trace(g.trace.as_deref().map(sdk::GuardrailTrace::from))
+                .build()
+        })
+    }
+
+    fn stream_guardrail(&self) -> Option<sdk::GuardrailStreamConfiguration> {
+        self.guardrail.as_ref().map(|g| {
+            sdk::GuardrailStreamConfiguration::builder()
+                .guardrail_identifier(&g.guardrail_identifier)
+                .guardrail_version(&g.guardrail_version)
+                .set_trace(g.trace.as_deref().map(sdk::GuardrailTrace::from))
+                .set_stream_processing_mode(
+                    g.stream_processing_mode
+                        .as_deref()
+                        .map(sdk::GuardrailStreamProcessingMode::from),
+                )
+                .build()
+        })
+    }
 }
 
 impl TryFrom<ConverseRequest> for SdkParts {
@@ -628,6 +661,7 @@ impl TryFrom<ConverseRequest> for SdkParts {
             metadata: (!r.request_metadata.is_empty())
                 .then(|| r.request_metadata.into_iter().collect()),
             output,
+            guardrail: r.guardrail_config,
         })
     }
 }

@@ -44,6 +44,23 @@ pub struct ConverseRequest {
     pub request_metadata: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_config: Option<OutputConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail_config: Option<GuardrailConfig>,
+}
+
+/// `guardrailConfig` (Converse's GuardrailConfiguration; ConverseStream's adds
+/// `streamProcessingMode`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardrailConfig {
+    pub guardrail_identifier: String,
+    pub guardrail_version: String,
+    /// `enabled`, `disabled` or `enabled_full`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// `sync` or `async` (ConverseStream only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_processing_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,10 +64,11 @@ struct Inner<B, D> {
     spend: std::sync::OnceLock<Arc<crate::spend::RouterSpend>>,
 }
 
-/// A tenant's name and the models it may use.
+/// A tenant's name, the models it may use and the guardrail on every call it makes.
 pub struct TenantSlot<D> {
     pub name: String,
     pub directory: D,
+    pub guardrail: Option<shared::guardrails::Guardrail>,
 }
 
 /// What a multi-tenant router is made of.
@@ -116,6 +117,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             .map(|t| TenantSlot {
                 name: t.name.clone(),
                 directory: directory_for(t),
+                guardrail: t.guardrail.clone(),
             })
             .collect();
         Self::build(parts, tenants)
@@ -125,6 +127,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         let mut tenants = vec![TenantSlot {
             name: shared::tenants::DEFAULT_TENANT.to_owned(),
             directory: parts.shared,
+            guardrail: None,
         }];
         tenants.extend(configured);
         Self {
@@ -336,9 +339,10 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     pub async fn converse(
         &mut self,
         target: &Target,
-        request: ConverseRequest,
+        mut request: ConverseRequest,
     ) -> Result<(ConverseResponse, Target), RouterError> {
         self.admit().await?;
+        self.guard_converse(&mut request);
         let bedrock = &self.inner.bedrock;
         let (response, used) = self
             .inner
@@ -358,9 +362,10 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     pub async fn converse_stream(
         &mut self,
         target: &Target,
-        request: ConverseRequest,
+        mut request: ConverseRequest,
     ) -> Result<(Option<StreamEvent>, EventStream, Target), RouterError> {
         self.admit().await?;
+        self.guard_converse(&mut request);
         let bedrock = &self.inner.bedrock;
         let deadline = self.deadline;
         let ((first, events), used) = self
@@ -377,6 +382,33 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             .await?;
         self.note_spend(&used);
         Ok((first, events, used))
+    }
+
+    /// Puts the tenant's guardrail on a Converse call, in place of any the caller named: the
+    /// tenant's is binding. Streams keep the caller's processing mode.
+    fn guard_converse(&self, request: &mut ConverseRequest) {
+        if let Some(g) = &self.tenant.guardrail {
+            let mode = request
+                .guardrail_config
+                .take()
+                .and_then(|c| c.stream_processing_mode);
+            request.guardrail_config = Some(crate::converse::GuardrailConfig {
+                guardrail_identifier: g.identifier.clone(),
+                guardrail_version: g.version.clone(),
+                trace: Some(g.converse_trace().to_owned()),
+                stream_processing_mode: mode,
+            });
+        }
+    }
+
+    /// Puts the tenant's guardrail on an InvokeModel call (Bedrock's guardrail headers), in
+    /// place of any the caller sent.
+    fn guard_invoke(&self, request: &mut InvokeRequest) {
+        if let Some(g) = &self.tenant.guardrail {
+            request.guardrail_identifier = Some(g.identifier.clone());
+            request.guardrail_version = Some(g.version.clone());
+            request.trace = Some(g.invoke_trace().to_owned());
+        }
     }
 
     /// Refuses the call before Bedrock when the tenant is over a rate limit or its budget.
@@ -400,9 +432,10 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     pub async fn invoke(
         &mut self,
         target: &Target,
-        request: InvokeRequest,
+        mut request: InvokeRequest,
     ) -> Result<(InvokeResponse, Target), RouterError> {
         self.admit().await?;
+        self.guard_invoke(&mut request);
         let bedrock = &self.inner.bedrock;
         let (response, used) = self
             .inner
@@ -421,9 +454,10 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     pub async fn invoke_stream(
         &mut self,
         target: &Target,
-        request: InvokeRequest,
+        mut request: InvokeRequest,
     ) -> Result<(Option<bytes::Bytes>, ChunkStream, Target), RouterError> {
         self.admit().await?;
+        self.guard_invoke(&mut request);
         let bedrock = &self.inner.bedrock;
         let deadline = self.deadline;
         let ((first, chunks), used) = self

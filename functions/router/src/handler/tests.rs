@@ -562,7 +562,7 @@ fn corpus() -> Vec<(&'static str, &'static str, String, &'static str)> {
         ("POST", "/model/titan/converse", r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"aGk="}}}]}]}"#.into(), "does not support image input"),
         ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":999999}}"#.into(), "at most 64000 output tokens"),
         ("POST", "/model/titan/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"system":[{"text":"s"},{"cachePoint":{"type":"default"}}]}"#.into(), "does not support prompt caching"),
-        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"guardrailConfig":{}}"#.into(), "unknown field `guardrailConfig`"),
+        ("POST", "/model/claude/converse", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"guardrailConfig":{}}"#.into(), "missing field `guardrailIdentifier`"),
         ("POST", "/model/nope/converse-stream", r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#.into(), "model `nope` is not served"),
     ]
 }
@@ -981,6 +981,101 @@ async fn the_tenant_events_are_served_as_their_tenant() {
                 assert_eq!(calls[0].0.model_id, expected, "{name}");
             }
             None => assert!(calls.is_empty()),
+        }
+    }
+}
+
+/// A tenant's guardrail goes on every call it makes, whatever the route, in place of one the
+/// caller named; a tenant without one is not filtered.
+#[tokio::test]
+async fn a_tenants_guardrail_is_put_on_every_route_and_replaces_the_callers() {
+    use crate::auth::{AuthMode, Authenticator};
+    use shared::tenants::TenantsConfig;
+    let key_a = shared::tenants::KeyHash::of("sk-guarded-a").to_hex();
+    let key_b = shared::tenants::KeyHash::of("sk-open-b").to_hex();
+    let doc = format!(
+        "models: [\"us.anthropic.claude-opus-5-5\"]\ninferenceProfiles:\n  \"us.anthropic.claude-opus-5-5\": \"{ARN}\"\n\
+         tenants:\n  team-a:\n    apiKeys: [{key_a}]\n    guardrail: {{id: abc123xyz789, version: 3, trace: true}}\n  team-b:\n    apiKeys: [{key_b}]\n"
+    );
+    let config = shared::config::ProfileConfig::parse(&doc, |_| None).unwrap();
+    let tenants = TenantsConfig::parse(&doc, &config, |_| None).unwrap();
+    let fake = Arc::new(FakeBedrock::default());
+    let router = Router::with_tenants(
+        RouterParts {
+            bedrock: Arc::clone(&fake),
+            shared: crate::profiles::ProfileDirectory::new(shared::profile_map::ProfileMap::new(
+                &config,
+            )),
+            auth: Authenticator::new(AuthMode::ApiKey, tenants).unwrap(),
+            sink: Arc::new(MemorySink::default()),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            retry: RetryPolicy::default(),
+        },
+        |t| crate::profiles::ProfileDirectory::new(TenantsConfig::profile_map(t)),
+    );
+    let chat =
+        r#"{"model":"us.anthropic.claude-opus-5-5","messages":[{"role":"user","content":"hi"}]}"#;
+    let invoke = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    let converse = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"guardrailConfig":{"guardrailIdentifier":"callers","guardrailVersion":"DRAFT"}}"#;
+    for key in ["sk-guarded-a", "sk-open-b"] {
+        let bearer = format!("Bearer {key}");
+        let auth = [("authorization", bearer.as_str())];
+        for (path, body, extra) in [
+            ("/v1/chat/completions", chat, None),
+            (
+                "/model/us.anthropic.claude-opus-5-5/converse",
+                converse,
+                None,
+            ),
+            (
+                "/model/us.anthropic.claude-opus-5-5/invoke",
+                invoke,
+                Some(("x-amzn-bedrock-guardrailidentifier", "callers")),
+            ),
+        ] {
+            *fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));
+            *fake.invoke_reply.lock().unwrap() = Some(Ok(crate::bedrock::InvokeResponse {
+                body: bytes::Bytes::from_static(
+                    br#"{"content":[],"usage":{"input_tokens":1,"output_tokens":1}}"#,
+                ),
+                content_type: "application/json".into(),
+            }));
+            let mut headers = auth.to_vec();
+            headers.extend(extra);
+            let response = router
+                .handle(request_with("POST", path, body, &headers))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{key} {path}");
+        }
+        let calls = std::mem::take(&mut *fake.calls.lock().unwrap());
+        let invocations = std::mem::take(&mut *fake.invocations.lock().unwrap());
+        assert_eq!((calls.len(), invocations.len()), (2, 1), "{key}");
+        let guard = calls[0].1.guardrail_config.as_ref();
+        let invoked = &invocations[0].1;
+        if key == "sk-guarded-a" {
+            for c in &calls {
+                let g = c.1.guardrail_config.as_ref().unwrap();
+                assert_eq!(
+                    (
+                        g.guardrail_identifier.as_str(),
+                        g.guardrail_version.as_str()
+                    ),
+                    ("abc123xyz789", "3")
+                );
+                assert_eq!(g.trace.as_deref(), Some("enabled"));
+            }
+            assert_eq!(
+                invoked.guardrail_identifier.as_deref(),
+                Some("abc123xyz789")
+            );
+            assert_eq!(invoked.guardrail_version.as_deref(), Some("3"));
+            assert_eq!(invoked.trace.as_deref(), Some("ENABLED"));
+        } else {
+            assert!(guard.is_none(), "no guardrail on an OpenAI call of team-b");
+            // A tenant without a guardrail keeps the one its caller named.
+            let own = calls[1].1.guardrail_config.as_ref().unwrap();
+            assert_eq!(own.guardrail_identifier, "callers");
+            assert_eq!(invoked.guardrail_identifier.as_deref(), Some("callers"));
         }
     }
 }

@@ -408,6 +408,8 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
         additional_model_response_field_paths: Vec::new(),
         request_metadata,
         output_config,
+        // The tenant's guardrail, if it has one, is put on by the call itself.
+        guardrail_config: None,
     })
 }
 
