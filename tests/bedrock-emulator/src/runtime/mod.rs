@@ -8,6 +8,7 @@ mod embed;
 mod eventstream;
 mod fail;
 mod faults;
+mod guardrails;
 mod invoke;
 mod logs;
 mod models;
@@ -63,6 +64,7 @@ pub struct RuntimeState {
     logs: logs::Shipper,
     pace_ms: AtomicU64,
     seed: Mutex<RuntimeSeed>,
+    guardrails: guardrails::Guardrails,
     /// Prompt-cache entries: foundation-model ID and prefix digest. Kept until the next reset
     /// (no TTL), so a repeated prefix reads from the cache deterministically.
     prompt_cache: Mutex<std::collections::HashSet<String>>,
@@ -77,6 +79,7 @@ impl Default for RuntimeState {
             logs: logs::Shipper::default(),
             pace_ms: AtomicU64::new(0),
             seed: Mutex::new(RuntimeSeed::default()),
+            guardrails: guardrails::Guardrails::default(),
             prompt_cache: Mutex::new(std::collections::HashSet::new()),
         }
     }
@@ -87,6 +90,7 @@ impl RuntimeState {
     pub fn reset(&self) {
         let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).clone();
         self.faults.clear();
+        self.guardrails.clear();
         self.prompt_cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -195,7 +199,9 @@ fn admin_error(status: StatusCode, message: impl Into<String>) -> Response<Body>
 /// The runtime's admin routes under `/_emulator/runtime/` (no authentication):
 /// - `GET|POST|DELETE faults`, `DELETE faults/{id}`: fault rules;
 /// - `GET|PUT pacing` with `{"delayMs": N}`: the global pause between stream events;
-/// - `GET logs`: delivery counts; `POST logs/flush`: waits until queued records are delivered.
+/// - `GET logs`: delivery counts; `POST logs/flush`: waits until queued records are delivered;
+/// - `GET|DELETE guardrails`, `PUT guardrails/{id}` with `{"blockedWords": [...],
+///   "blockedInputMessaging"?, "blockedOutputsMessaging"?}`: the guardrails calls may name.
 pub async fn admin(state: &Arc<EmulatorState>, request: Request<Bytes>) -> Response<Body> {
     let path = request.uri().path().trim_end_matches('/').to_string();
     let rest = path.strip_prefix("/_emulator/runtime").unwrap_or(&path);
@@ -236,6 +242,23 @@ pub async fn admin(state: &Arc<EmulatorState>, request: Request<Bytes>) -> Respo
                     StatusCode::BAD_REQUEST,
                     "pacing needs {\"delayMs\": N} with N between 0 and 60000",
                 ),
+            }
+        }
+        (&Method::GET, ["guardrails"]) => admin_json(
+            StatusCode::OK,
+            json!({ "guardrails": runtime.guardrails.list() }),
+        ),
+        (&Method::DELETE, ["guardrails"]) => {
+            runtime.guardrails.clear();
+            admin_json(StatusCode::OK, json!({}))
+        }
+        (&Method::PUT, ["guardrails", id]) => {
+            match serde_json::from_slice::<guardrails::GuardrailRule>(request.body()) {
+                Ok(rule) => match runtime.guardrails.put(id, rule.clone()) {
+                    Ok(()) => admin_json(StatusCode::OK, json!({ "id": id, "guardrail": rule })),
+                    Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
+                },
+                Err(e) => admin_error(StatusCode::BAD_REQUEST, format!("invalid guardrail: {e}")),
             }
         }
         (&Method::GET, ["logs"]) => admin_json(StatusCode::OK, json!(runtime.log_stats())),

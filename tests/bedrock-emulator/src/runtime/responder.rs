@@ -75,6 +75,8 @@ pub enum StopReason {
     ToolUse,
     MaxTokens,
     StopSequence,
+    /// A guardrail blocked the input or the answer (see `guardrails`).
+    GuardrailIntervened,
 }
 
 impl StopReason {
@@ -85,6 +87,7 @@ impl StopReason {
             StopReason::ToolUse => "tool_use",
             StopReason::MaxTokens => "max_tokens",
             StopReason::StopSequence => "stop_sequence",
+            StopReason::GuardrailIntervened => "guardrail_intervened",
         }
     }
 }

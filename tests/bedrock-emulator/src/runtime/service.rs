@@ -16,6 +16,7 @@ use super::converse;
 use super::eventstream;
 use super::fail::{Fail, canonical_code};
 use super::faults::{FaultKind, FaultSpec};
+use super::guardrails;
 use super::invoke;
 use super::models::{self, Capabilities};
 use super::responder::{self, Prompt, Reply};
@@ -227,6 +228,10 @@ struct Prepared {
     prompt: Prompt,
     reply: Reply,
     stream_fault: Option<FaultSpec>,
+    /// The call's guardrail intervened.
+    guardrail_intervened: bool,
+    /// `trace.guardrail`, when the call asked for it.
+    guardrail_trace: Option<Value>,
 }
 
 enum Early {
@@ -305,7 +310,21 @@ async fn prepare(
         draft.request_metadata = header_metadata(request)?;
         invoke::parse(&body, &caps, &model.foundation_model_id)?
     };
+    let guardrail = if op.converse() {
+        guardrails::from_converse(&body)
+    } else {
+        guardrails::from_headers(request.headers())?
+    };
     let mut reply = responder::respond(&prompt);
+    let applied = match &guardrail {
+        Some(call) => Some(
+            ctx.state
+                .runtime
+                .guardrails
+                .apply(call, &prompt, &mut reply)?,
+        ),
+        None => None,
+    };
     if prompt.embedding.is_some() {
         // An embedding has no output tokens; Bedrock reports 0.
         reply.output_tokens = 0;
@@ -330,6 +349,8 @@ async fn prepare(
         prompt,
         reply,
         stream_fault,
+        guardrail_intervened: applied.as_ref().is_some_and(|a| a.intervened),
+        guardrail_trace: applied.and_then(|a| a.trace),
     })
 }
 
@@ -368,14 +389,20 @@ pub async fn serve(
     match op {
         Op::Converse | Op::InvokeModel => {
             let body = if op == Op::Converse {
-                converse::response(&prepared.reply, latency(&draft))
+                let mut body = converse::response(&prepared.reply, latency(&draft));
+                if let Some(trace) = &prepared.guardrail_trace {
+                    body["trace"] = json!({ "guardrail": trace });
+                }
+                body
             } else {
-                invoke::response(
+                let mut body = invoke::response(
                     prepared.caps.family,
                     &prepared.reply,
                     &prepared.prompt,
                     &prepared.model.foundation_model_id,
-                )
+                );
+                mark_invoke_guardrail(&mut body, &prepared);
+                body
             };
             let bytes = Bytes::from(body.to_string());
             write_log(
@@ -387,7 +414,12 @@ pub async fn serve(
             json_response(bytes, &prepared.reply, &draft)
         }
         Op::ConverseStream => {
-            let events = converse::stream_events(&prepared.reply, latency(&draft));
+            let mut events = converse::stream_events(&prepared.reply, latency(&draft));
+            if let (Some(trace), Some((_, metadata))) =
+                (&prepared.guardrail_trace, events.last_mut())
+            {
+                metadata["trace"] = json!({ "guardrail": trace });
+            }
             let aggregated = converse::response(&prepared.reply, latency(&draft));
             let frames = events
                 .into_iter()
@@ -418,6 +450,7 @@ pub async fn serve(
             });
             if let Some(last) = chunks.last_mut() {
                 last["amazon-bedrock-invocationMetrics"] = metrics;
+                mark_invoke_guardrail(last, &prepared);
             }
             let frames = chunks
                 .iter()
@@ -439,6 +472,33 @@ pub async fn serve(
                 None,
                 Some(Value::Array(chunks)),
             )
+        }
+    }
+}
+
+/// An InvokeModel answer a guardrail changed says so as Bedrock's does
+/// (`amazon-bedrock-guardrailAction`, `amazon-bedrock-trace`); the model's own stop reason
+/// field keeps its family's vocabulary.
+fn mark_invoke_guardrail(body: &mut Value, prepared: &Prepared) {
+    if !prepared.guardrail_intervened && prepared.guardrail_trace.is_none() {
+        return;
+    }
+    if let Some(object) = body.as_object_mut() {
+        object.insert(
+            "amazon-bedrock-guardrailAction".into(),
+            json!(if prepared.guardrail_intervened {
+                "INTERVENED"
+            } else {
+                "NONE"
+            }),
+        );
+        if let Some(trace) = &prepared.guardrail_trace {
+            object.insert("amazon-bedrock-trace".into(), json!({ "guardrail": trace }));
+        }
+        for key in ["stop_reason", "stopReason"] {
+            if object.get(key).and_then(Value::as_str) == Some("guardrail_intervened") {
+                object.insert(key.into(), json!("end_turn"));
+            }
         }
     }
 }
