@@ -102,6 +102,22 @@ def test_router_may_invoke_only_its_profiles_and_their_models(template):
     assert not any(s.get("Resource") == "*" for s in statements if isinstance(s, dict))
 
 
+def test_a_router_guardrail_is_applied_and_binding_only_when_given(template):
+    router = template["Resources"]["RouterFunction"]["Properties"]
+    statements = router["Policies"][0]["Statement"]
+    guarded = {s[1]["Sid"]: s[1] for s in (x.get("Fn::If") for x in statements if isinstance(x, dict))
+               if s and s[0] == "HasRouterGuardrail"}
+    assert guarded["ApplyTheGuardrail"]["Action"] == "bedrock:ApplyGuardrail"
+    deny = guarded["InvokeOnlyWithTheGuardrail"]
+    assert deny["Effect"] == "Deny"
+    assert set(deny["Action"]) == {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+    bound = deny["Condition"]["StringNotEquals"]["bedrock:GuardrailIdentifier"]
+    # The router's own default guardrail is the very value IAM binds.
+    env = router["Environment"]["Variables"]["ROUTER_GUARDRAIL"]["Fn::If"]
+    assert env[0] == "HasRouterGuardrail" and env[1] == bound
+    assert template["Conditions"]["HasRouterGuardrail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RouterGuardrailArn"}, ""]}]}
+
+
 def test_template_and_its_expansion_pass_cfn_lint(tmp_path):
     expanded_path = tmp_path / "expanded.json"
     expand_sam.main(str(REPO / "template.yaml"), str(expanded_path))

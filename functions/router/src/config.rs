@@ -11,6 +11,8 @@ use crate::error::RouterError;
 
 /// Overrides the request-size limit (bytes); must stay below the Function URL's 6 MB cap.
 pub const ENV_MAX_BODY: &str = "ROUTER_MAX_BODY_BYTES";
+/// The guardrail put on every call of tenants that name none: `<ID or ARN>:<version>`.
+pub const ENV_GUARDRAIL: &str = "ROUTER_GUARDRAIL";
 /// A Secrets Manager secret (ARN or name) holding `{"<tenant>": ["<sha256 hex>", ...]}`.
 pub const ENV_KEYS_SECRET: &str = "ROUTER_API_KEYS_SECRET_ARN";
 
@@ -32,6 +34,8 @@ pub struct RouterConfig {
     pub keys_secret: Option<String>,
     /// The price table with the document's `prices:` over it.
     pub prices: shared::prices::PriceTable,
+    /// The guardrail of every tenant without its own (`ROUTER_GUARDRAIL`).
+    pub guardrail: Option<shared::guardrails::Guardrail>,
 }
 
 impl RouterConfig {
@@ -55,11 +59,35 @@ impl RouterConfig {
             keys_secret: env(ENV_KEYS_SECRET)
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty()),
+            guardrail: guardrail(env(ENV_GUARDRAIL).as_deref())?,
             profiles,
             tenants,
             prices,
         })
     }
+}
+
+/// `ROUTER_GUARDRAIL`: `<guardrail ID or ARN>:<version>`, the form IAM's
+/// `bedrock:GuardrailIdentifier` condition key takes, so the template passes one value to both.
+pub fn guardrail(
+    value: Option<&str>,
+) -> Result<Option<shared::guardrails::Guardrail>, RouterError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let (id, version) = value.rsplit_once(':').ok_or_else(|| {
+        RouterError::Config(format!(
+            "{ENV_GUARDRAIL} must be `<guardrail ID or ARN>:<version>` (e.g. `arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123xyz789:1`), got `{value}`"
+        ))
+    })?;
+    shared::guardrails::RawGuardrail {
+        id: id.to_owned(),
+        version: shared::guardrails::RawVersion::Text(version.to_owned()),
+        trace: false,
+    }
+    .validate(id.to_owned())
+    .map(Some)
+    .map_err(|e| RouterError::Config(format!("{ENV_GUARDRAIL}: {e}")))
 }
 
 /// Reads the request-size limit from `ROUTER_MAX_BODY_BYTES`'s value, if set.
@@ -106,6 +134,28 @@ mod tests {
         assert_eq!(config.auth_mode, AuthMode::AwsIam);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(config.keys_secret, None, "a blank secret name is no secret");
+        assert_eq!(config.guardrail, None);
+    }
+
+    #[test]
+    fn the_default_guardrail_takes_the_iam_condition_keys_form() {
+        let g = guardrail(Some(
+            "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123xyz789:7",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (g.identifier.as_str(), g.version.as_str()),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123xyz789",
+                "7"
+            )
+        );
+        assert_eq!(
+            guardrail(Some("abc:DRAFT")).unwrap().unwrap().version,
+            "DRAFT"
+        );
+        assert_eq!(guardrail(Some(" ")).unwrap(), None);
     }
 
     #[test]
@@ -115,6 +165,9 @@ mod tests {
             (ENV_AUTH_MODE, "OPEN"),
             (ENV_MAX_BODY, "7000000"),
             (ENV_MAX_ATTEMPTS, "0"),
+            (ENV_GUARDRAIL, "abc123"),
+            (ENV_GUARDRAIL, "Bad-Id:1"),
+            (ENV_GUARDRAIL, "abc123:0"),
         ] {
             let err = RouterConfig::from_lookup(lookup(&[("PROFILES_CONFIG", doc), (key, value)]))
                 .unwrap_err()

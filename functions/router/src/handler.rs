@@ -62,6 +62,8 @@ struct Inner<B, D> {
     max_body_bytes: usize,
     attempts: AttemptRunner,
     spend: std::sync::OnceLock<Arc<crate::spend::RouterSpend>>,
+    /// The guardrail of every tenant that names none of its own (`ROUTER_GUARDRAIL`).
+    default_guardrail: std::sync::OnceLock<shared::guardrails::Guardrail>,
 }
 
 /// A tenant's name, the models it may use and the guardrail on every call it makes.
@@ -140,6 +142,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 max_body_bytes: parts.max_body_bytes,
                 attempts: AttemptRunner::new(parts.retry),
                 spend: std::sync::OnceLock::new(),
+                default_guardrail: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -148,6 +151,15 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
     /// given wins).
     pub fn with_spend(self, spend: Arc<crate::spend::RouterSpend>) -> Self {
         let _ = self.inner.spend.set(spend);
+        self
+    }
+
+    /// Puts `guardrail` on the calls of every tenant without one of its own, the default
+    /// tenant included (the first one given wins).
+    pub fn with_default_guardrail(self, guardrail: Option<shared::guardrails::Guardrail>) -> Self {
+        if let Some(g) = guardrail {
+            let _ = self.inner.default_guardrail.set(g);
+        }
         self
     }
 
@@ -384,10 +396,18 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         Ok((first, events, used))
     }
 
+    /// The tenant's guardrail, else the router's default one.
+    fn guardrail(&self) -> Option<&shared::guardrails::Guardrail> {
+        self.tenant
+            .guardrail
+            .as_ref()
+            .or_else(|| self.inner.default_guardrail.get())
+    }
+
     /// Puts the tenant's guardrail on a Converse call, in place of any the caller named: the
     /// tenant's is binding. Streams keep the caller's processing mode.
     fn guard_converse(&self, request: &mut ConverseRequest) {
-        if let Some(g) = &self.tenant.guardrail {
+        if let Some(g) = self.guardrail() {
             let mode = request
                 .guardrail_config
                 .take()
@@ -404,7 +424,7 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
     /// Puts the tenant's guardrail on an InvokeModel call (Bedrock's guardrail headers), in
     /// place of any the caller sent.
     fn guard_invoke(&self, request: &mut InvokeRequest) {
-        if let Some(g) = &self.tenant.guardrail {
+        if let Some(g) = self.guardrail() {
             request.guardrail_identifier = Some(g.identifier.clone());
             request.guardrail_version = Some(g.version.clone());
             request.trace = Some(g.invoke_trace().to_owned());

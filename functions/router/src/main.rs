@@ -34,6 +34,7 @@ async fn main() -> Result<(), Error> {
         retry,
         keys_secret,
         prices,
+        guardrail,
     } = RouterConfig::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
     if let Some(secret) = keys_secret {
@@ -65,7 +66,8 @@ async fn main() -> Result<(), Error> {
         },
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
     )
-    .with_spend(Arc::new(spend));
+    .with_spend(Arc::new(spend))
+    .with_default_guardrail(guardrail);
     router::runtime::serve(service_fn(move |request| {
         let router = router.clone();
         async move { Ok::<_, Infallible>(router.handle(request).await) }

@@ -1080,6 +1080,28 @@ async fn a_tenants_guardrail_is_put_on_every_route_and_replaces_the_callers() {
     }
 }
 
+/// `ROUTER_GUARDRAIL` covers the tenants that name none, the default tenant included, so an
+/// IAM binding to that guardrail never refuses the router's own calls.
+#[tokio::test]
+async fn the_default_guardrail_covers_tenants_without_their_own() {
+    let mut h = harness();
+    let default = crate::config::guardrail(Some("abc123xyz789:4")).unwrap();
+    h.router = h.router.clone().with_default_guardrail(default);
+    *h.fake.reply.lock().unwrap() = Some(Ok(text_reply("fine")));
+    let body = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, _, text) = call_with(&h, "/v1/chat/completions", body, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let calls = h.fake.calls.lock().unwrap();
+    let g = calls[0].1.guardrail_config.as_ref().unwrap();
+    assert_eq!(
+        (
+            g.guardrail_identifier.as_str(),
+            g.guardrail_version.as_str()
+        ),
+        ("abc123xyz789", "4")
+    );
+}
+
 fn request_with(
     method: &str,
     path: &str,
