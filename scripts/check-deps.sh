@@ -30,4 +30,4 @@ case "$source_line" in
 esac
 
 python3 scripts/tools/module_cycles.py shared/src functions/provisioner/src functions/router/src \
-    functions/verifier/src cli/src tests/bench/src tests/e2e
+    functions/verifier/src cli/src tests/bench/src tests/e2e tests/bedrock-emulator/src

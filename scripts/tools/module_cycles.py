@@ -2,7 +2,9 @@
 """Finds cycles in a Rust crate's module graph: module A depends on module B when A's code
 (tests, comments and doc links left out) names a path under `crate::B`. Nodes are modules, one per
 file or inline `mod`-less file (`a/b.rs` and `a/b/mod.rs` are `a::b`); a parent declaring its
-children (`mod b;`) is structure, not a dependency. Exits 1 when any crate has a cycle.
+children (`mod b;`) is structure, not a dependency. Only paths written from the crate root are
+followed (`crate::...`, the workspace's convention between modules); `super::` paths stay inside
+one module's family. Exits 1 when any crate has a cycle.
 
 Usage: module_cycles.py SRC_DIR [SRC_DIR ...]
 """

@@ -108,7 +108,11 @@ impl Emulator {
         }
         let mut runtime_seed = seed.take_runtime();
         runtime_seed.pace_ms = options.pace_ms.or(runtime_seed.pace_ms).or(env_pace);
-        let state = Arc::new(EmulatorState::new(account, options.logs_endpoint, seed));
+        let state = Arc::new(EmulatorState::new(
+            account,
+            options.logs_endpoint,
+            Box::new(move |regions| seed.apply(regions)),
+        ));
         state
             .runtime
             .seed(runtime_seed)

@@ -15,7 +15,7 @@
 //! `Send + 'static` whose error converts into [`BoxError`]; the router boxes it. The simplest
 //! choice is `pub use crate::state::Body;`, which is what [`ApiError::into_response`] returns.
 //!
-//! `crate::runtime::RuntimeState` must implement `Default` and have `fn reset(&self)`; it lives
+//! `crate::runtime::store::RuntimeState` must implement `Default` and have `fn reset(&self)`; it lives
 //! in [`EmulatorState::runtime`] and `POST /_emulator/reset` calls `reset` on it.
 //!
 //! What the runtime may call here:
@@ -38,7 +38,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::catalog;
-use crate::seed::Seed;
 
 /// The error type of streamed bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -317,24 +316,28 @@ impl RegionState {
     }
 }
 
+/// What a reset puts back into the (cleared) regions: the seed file's profiles, tags, logging
+/// and access. Given by the caller, so this state does not depend on how seeds are read.
+pub(crate) type Reseed = Box<dyn Fn(&mut HashMap<String, RegionState>) + Send + Sync>;
+
 /// All state of one emulator.
 pub struct EmulatorState {
     account_id: String,
     logs_endpoint: Option<String>,
-    seed: Seed,
+    reseed: Reseed,
     regions: Mutex<HashMap<String, RegionState>>,
     /// The runtime's own state (owned by `crate::runtime`).
-    pub runtime: crate::runtime::RuntimeState,
+    pub runtime: crate::runtime::store::RuntimeState,
 }
 
 impl EmulatorState {
-    pub(crate) fn new(account_id: String, logs_endpoint: Option<String>, seed: Seed) -> Self {
+    pub(crate) fn new(account_id: String, logs_endpoint: Option<String>, reseed: Reseed) -> Self {
         let state = Self {
             account_id,
             logs_endpoint,
-            seed,
+            reseed,
             regions: Mutex::new(HashMap::new()),
-            runtime: crate::runtime::RuntimeState::default(),
+            runtime: crate::runtime::store::RuntimeState::default(),
         };
         state.reset();
         state
@@ -354,7 +357,7 @@ impl EmulatorState {
     pub fn reset(&self) {
         let mut regions = self.lock();
         regions.clear();
-        self.seed.apply(&mut regions);
+        (self.reseed)(&mut regions);
         drop(regions);
         self.runtime.reset();
     }
