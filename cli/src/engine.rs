@@ -152,6 +152,7 @@ pub async fn scan(
         by_model: tally.by_model(),
         findings,
         doctor: DoctorReport::skipped(),
+        cost: tally.cost(),
     };
     Ok(ScanOutcome {
         report,

@@ -26,6 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::arn::ModelRef;
+use crate::prices::TokenUsage;
 use crate::profile_map::ProfileMap;
 
 /// Why a line is not an invocation-log record.
@@ -326,6 +327,160 @@ pub struct Classification {
     pub region_violation: bool,
     /// The call failed with this kind of error.
     pub error: Option<ErrorKind>,
+    /// What the call used and who made it, for pricing (absent fields are 0 / `None`).
+    pub usage: RecordUsage,
+}
+
+/// The fields of a record that price it and say whose it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordUsage {
+    /// Tokens by kind (`inputTokenCount`, `outputTokenCount`, cache reads and writes).
+    pub tokens: TokenUsage,
+    /// `region`: where the call was sent (what a geographic profile is priced by).
+    pub region: Option<String>,
+    /// `requestMetadata.tenant`, as the router writes it.
+    pub tenant: Option<String>,
+    /// `identity.arn`.
+    pub caller: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SlimInput {
+    #[serde(
+        rename = "inputTokenCount",
+        default,
+        deserialize_with = "lenient_count"
+    )]
+    input: Option<u64>,
+    #[serde(
+        rename = "cacheReadInputTokenCount",
+        default,
+        deserialize_with = "lenient_count"
+    )]
+    cache_read: Option<u64>,
+    #[serde(
+        rename = "cacheWriteInputTokenCount",
+        default,
+        deserialize_with = "lenient_count"
+    )]
+    cache_write: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SlimOutput {
+    #[serde(
+        rename = "outputTokenCount",
+        default,
+        deserialize_with = "lenient_count"
+    )]
+    output: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SlimTenant<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient_text")]
+    tenant: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct SlimIdentity<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient_text")]
+    arn: Option<Cow<'a, str>>,
+}
+
+/// A string field, or `None` when it holds anything else (the record is still classified).
+fn lenient_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+/// An object read as `T`, or `None` when the field holds anything else, skipped without
+/// copying it (the bodies beside the counts can be large).
+fn lenient_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(a)).map(Some)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Object(std::marker::PhantomData))
 }
 
 #[derive(Deserialize)]
@@ -338,6 +493,21 @@ struct Slim<'a> {
     error_code: Option<Cow<'a, str>>,
     #[serde(rename = "schemaType", borrow, default)]
     schema_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient_text")]
+    region: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    input: Option<SlimInput>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    output: Option<SlimOutput>,
+    #[serde(
+        rename = "requestMetadata",
+        borrow,
+        default,
+        deserialize_with = "lenient_object"
+    )]
+    request_metadata: Option<SlimTenant<'a>>,
+    #[serde(borrow, default, deserialize_with = "lenient_object")]
+    identity: Option<SlimIdentity<'a>>,
 }
 
 /// Classifies one log line against `map`, using the map's inference-region allow-list.
@@ -357,6 +527,7 @@ pub fn classify_with(
         friendly_id: None,
         region_violation: false,
         error: None,
+        usage: RecordUsage::default(),
     };
     // serde's struct deserializer also fills fields from a JSON array, in order; a record is
     // an object, so anything else is malformed before it is read.
@@ -391,12 +562,28 @@ pub fn classify_with(
         .filter(|c| !c.trim().is_empty())
         .map(ErrorKind::from_code);
     let (class, friendly_id) = primary(model_id, map);
+    let input = slim.input.as_ref();
+    let usage = RecordUsage {
+        tokens: TokenUsage {
+            input: input.and_then(|i| i.input).unwrap_or(0),
+            output: slim.output.as_ref().and_then(|o| o.output).unwrap_or(0),
+            cache_read: input.and_then(|i| i.cache_read).unwrap_or(0),
+            cache_write: input.and_then(|i| i.cache_write).unwrap_or(0),
+        },
+        region: slim.region.as_deref().map(str::to_owned),
+        tenant: slim
+            .request_metadata
+            .and_then(|m| m.tenant)
+            .map(Cow::into_owned),
+        caller: slim.identity.and_then(|i| i.arn).map(Cow::into_owned),
+    };
     Classification {
         class,
         model_id: model_id.to_owned(),
         friendly_id: friendly_id.map(str::to_owned),
         region_violation,
         error,
+        usage,
     }
 }
 
@@ -674,6 +861,40 @@ mod tests {
             parse_record(r#"{"modelId":"a.b","input":"not an object"}"#),
             Err(LogError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn usage_tenant_region_and_caller_come_with_the_class() {
+        let line = record(
+            ARN_A,
+            r#","identity":{"arn":"arn:aws:iam::123456789012:user\/dev"},"requestMetadata":{"tenant":"team-a","model":"x"},"input":{"inputBodyJson":{"messages":[{"role":"user","content":[{"text":"big"}]}]},"inputTokenCount":12,"cacheReadInputTokenCount":"5","cacheWriteInputTokenCount":2},"output":{"outputBodyJson":[{"a":1}],"outputTokenCount":7}"#,
+        );
+        let c = classify(&line, &sample_map());
+        assert_eq!(c.class, PrimaryClass::Profiled);
+        assert_eq!(
+            c.usage,
+            RecordUsage {
+                tokens: TokenUsage {
+                    input: 12,
+                    output: 7,
+                    cache_read: 5,
+                    cache_write: 2
+                },
+                region: Some("us-east-1".into()),
+                tenant: Some("team-a".into()),
+                caller: Some("arn:aws:iam::123456789012:user/dev".into()),
+            }
+        );
+        // Odd shapes of these fields lose the field, never the record.
+        for odd in [
+            r#","input":"x","output":[1],"requestMetadata":"t","identity":7"#,
+            r#","input":{"inputTokenCount":{"n":1}},"requestMetadata":{"tenant":["a"]},"identity":{"arn":null}"#,
+        ] {
+            let c = classify(&record(ARN_A, odd), &sample_map());
+            assert_eq!(c.class, PrimaryClass::Profiled, "{odd}");
+            assert_eq!(c.usage.tokens, TokenUsage::default(), "{odd}");
+            assert_eq!((c.usage.tenant, c.usage.caller), (None, None), "{odd}");
+        }
     }
 
     #[test]

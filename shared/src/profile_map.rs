@@ -93,6 +93,9 @@ pub struct ProfileMap {
     /// Every served model's names (of its friendly ID and of its call target), in config
     /// order, for callers that name a model in another scheme.
     names: Vec<(ModelName, String)>,
+    /// Application-profile ARN → the first foundation model Bedrock says it runs
+    /// ([`Self::learn_profile_model`]), what a call through it is priced by.
+    learned: HashMap<String, String>,
 }
 
 impl ProfileMap {
@@ -338,6 +341,9 @@ impl ProfileMap {
         let Some(friendly_ids) = self.by_profile.get(&arn.to_string()).cloned() else {
             return;
         };
+        self.learned
+            .entry(arn.to_string())
+            .or_insert_with(|| model.as_str().to_owned());
         let routed = self.routed.entry(model.as_str().to_owned()).or_default();
         for f in &friendly_ids {
             push_unique(routed, f);
@@ -349,6 +355,11 @@ impl ProfileMap {
                 t.capabilities = capabilities_for(model.as_str());
             }
         }
+    }
+
+    /// The foundation model the application profile `arn` runs, as learned from Bedrock.
+    pub fn learned_model(&self, arn: &str) -> Option<&str> {
+        self.learned.get(arn).map(String::as_str)
     }
 
     /// The friendly IDs served, in config order.
@@ -549,6 +560,9 @@ allowedInferenceRegions: [us-east-1, us-east-2, us-west-2]
         let foreign = AppProfileArn::parse(&ARN_B.replace("zyxwvutsrq98", "000000000000")).unwrap();
         map.learn_profile_model(&foreign, &FoundationModelId::parse(NOVA).unwrap());
         assert!(map.friendly_ids_routing(NOVA).is_empty());
+        // The profile's model is what its calls are priced by.
+        assert_eq!(map.learned_model(ARN_B), Some(model.as_str()));
+        assert_eq!(map.learned_model(&foreign.to_string()), None);
     }
 
     #[test]

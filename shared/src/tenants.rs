@@ -365,19 +365,38 @@ pub enum LoadError {
     /// The `tenants:` section is unusable.
     #[error("tenants config: {0}")]
     Tenants(#[from] TenantError),
+    /// The `prices:` section is unusable.
+    #[error("prices config: {0}")]
+    Prices(#[from] crate::prices::PriceError),
+}
+
+/// Everything one profile document holds, read once.
+#[derive(Debug, Clone)]
+pub struct ProfileDocument {
+    /// The shared profile configuration (LibreChat's `endpoints.bedrock` keys).
+    pub config: ProfileConfig,
+    /// `tenants:`.
+    pub tenants: TenantsConfig,
+    /// The built-in price table with `prices:` over it.
+    pub prices: crate::prices::PriceTable,
 }
 
 /// Reads the profile document once (from `PROFILES_CONFIG_FILE` / `PROFILES_CONFIG` in `env`)
-/// and returns both its shared configuration and its tenants: one read per cold start, so the
-/// two can never come from different versions of the file. (It lives here, not in
+/// and returns its shared configuration, its tenants and its prices: one read per cold start,
+/// so they can never come from different versions of the file. (It lives here, not in
 /// [`crate::config`], because tenants build on the config and not the other way round.)
 pub fn load_with_tenants(
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(ProfileConfig, TenantsConfig), LoadError> {
+) -> Result<ProfileDocument, LoadError> {
     let text = crate::config::read_source(&env)?;
     let config = ProfileConfig::parse(&text, &env)?;
     let tenants = TenantsConfig::parse(&text, &config, &env)?;
-    Ok((config, tenants))
+    let prices = crate::prices::PriceTable::parse(&text, &env)?;
+    Ok(ProfileDocument {
+        config,
+        tenants,
+        prices,
+    })
 }
 
 impl TenantsConfig {
@@ -744,7 +763,9 @@ mod tests {
                 doc.clone()
             })
         };
-        let (config, tenants) = load_with_tenants(env).unwrap();
+        let ProfileDocument {
+            config, tenants, ..
+        } = load_with_tenants(env).unwrap();
         assert_eq!(reads.get(), 1);
         assert_eq!(config.models, vec![SONNET.to_owned()]);
         assert_eq!(tenants.tenants[0].name, "team-a");

@@ -12,6 +12,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use shared::arn::ModelRef;
 use shared::config::ProfileConfig;
 use shared::invocation_log::{ErrorKind, PrimaryClass, classify};
+use shared::prices::{Cost, PriceTable};
 use shared::profile_map::ProfileMap;
 
 use crate::doctor::ControlPlane;
@@ -105,6 +106,8 @@ impl<'de> Deserialize<'de> for MessageOnly {
 /// healthy account's logs, is parsed once.
 pub struct ConfigClassifier {
     map: ProfileMap,
+    /// Prices every record, exactly as the router prices its answers.
+    prices: PriceTable,
 }
 
 impl ConfigClassifier {
@@ -115,7 +118,17 @@ impl ConfigClassifier {
     /// Uses a map that may have learned the models behind its profiles (see
     /// [`learn_profile_models`]), so raw calls to those models count as mapping misses.
     pub fn with_map(map: ProfileMap) -> Self {
-        ConfigClassifier { map }
+        ConfigClassifier {
+            map,
+            prices: PriceTable::built_in(),
+        }
+    }
+
+    /// Prices records with `prices` (the built-in table with the document's `prices:` over
+    /// it) instead of the built-in table alone.
+    pub fn with_prices(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
     }
 
     pub fn map(&self) -> &ProfileMap {
@@ -140,9 +153,24 @@ impl Classifier for ConfigClassifier {
         if class == Class::Malformed {
             return Observation::malformed();
         }
+        let priced_model = shared::prices::model_under(
+            c.friendly_id.as_deref(),
+            &c.model_id,
+            self.map.learned_model(&c.model_id),
+        )
+        .map(str::to_owned);
+        let cost = match (&priced_model, &c.usage.region) {
+            (Some(model), Some(region)) => self.prices.cost(&c.usage.tokens, model, region),
+            _ => Cost::Unpriced {
+                tokens: c.usage.tokens,
+            },
+        };
         let mut o = Observation {
+            cost: Some(cost),
             class: Some(class),
             model_id: Some(truncate(&c.model_id, 2048)),
+            priced_model,
+            usage: c.usage,
             friendly_id: c.friendly_id,
             region_violation: c.region_violation,
             error_code: c.error.as_ref().map(|k| match k {

@@ -11,6 +11,8 @@
 //! - [`observe`]: one log line to one observation ([`observe::Classifier`]).
 //! - [`classify`]: that classifier over the profile config and the profiles' models.
 //! - [`report`]: tallies, findings with remedies, the run's JSON report.
+//! - [`cost`]: what the window's calls cost, by tenant, profile, model and caller, and what
+//!   went around the profiles.
 //! - [`metrics`]: the run's EMF documents.
 //! - [`doctor`]: the config checklist against the Bedrock control plane.
 //! - [`alert`]: the SNS notification when a run finds something.
@@ -21,6 +23,7 @@
 pub mod alert;
 pub mod awslogs;
 pub mod classify;
+pub mod cost;
 pub mod doctor;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]

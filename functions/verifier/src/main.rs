@@ -24,10 +24,17 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     // One read of the profile document. Tenants' profiles (and failover pools) are ours too:
     // their traffic counts as profiled and the regions they live in are read.
-    let (config, tenants) = shared::tenants::load_with_tenants(|k| std::env::var(k).ok())
+    let shared::tenants::ProfileDocument {
+        config,
+        tenants,
+        prices,
+    } = shared::tenants::load_with_tenants(|k| std::env::var(k).ok())
         .map_err(|e| VerifierError::Config(e.to_string()))?;
     let mut map = tenants.classification_map(&config);
     let mut plan = plan::plan(&config, &settings.log_group)?;
+    plan.findings
+        .tenants
+        .extend(tenants.tenants.iter().map(|t| t.name.clone()));
     plan.read_regions_of(map.profile_arns());
     let sdk = shared::aws::load_sdk_config().await;
     let notifier = match &settings.alert_topic_arn {
@@ -43,7 +50,7 @@ async fn main() -> Result<(), Error> {
         logs: SdkLogs::new(sdk),
         control_plane,
         notifier,
-        classifier: ConfigClassifier::with_map(map),
+        classifier: ConfigClassifier::with_map(map).with_prices(prices),
         metrics: StdoutSink,
         regions: plan.regions,
         findings: plan.findings,

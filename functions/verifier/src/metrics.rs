@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use shared::telemetry::{Dimension, Metrics, TelemetryError, Unit};
 
+use crate::cost::CostTotals;
 use crate::report::{Counts, OTHER, Report};
 
 fn metric_values(records: u64, c: &Counts) -> [(&'static str, f64, Unit); 9] {
@@ -101,6 +102,79 @@ pub fn emf_lines(
         .collect()
 }
 
+/// The cost documents for a complete report: the totals (`Cost`, `UnattributedCost` in USD,
+/// tokens by kind, `UnpricedTokens`) without dimensions, then `Cost` and tokens per configured
+/// tenant (`Tenant`) and per priced model (`Model`). Tenants outside `tenants` fold into
+/// `(other)`, and so do models no price is known for: `requestMetadata` and model IDs are the
+/// caller's to choose, the dimension values are not.
+pub fn cost_lines(
+    report: &Report,
+    window_start_ms: i64,
+    namespace: &str,
+    tenants: &BTreeSet<String>,
+) -> Vec<String> {
+    if !report.complete {
+        return Vec::new();
+    }
+    let cost = &report.cost;
+    let fold = |groups: &BTreeMap<String, CostTotals>,
+                known: &dyn Fn(&str, &CostTotals) -> bool| {
+        let mut out: BTreeMap<String, CostTotals> = BTreeMap::new();
+        for (key, totals) in groups {
+            let key = if known(key, totals) {
+                key.as_str()
+            } else {
+                OTHER
+            };
+            out.entry(key.to_owned()).or_default().merge(totals);
+        }
+        out
+    };
+    let by_tenant = fold(&cost.by_tenant, &|t, _| tenants.contains(t));
+    let by_model = fold(&cost.by_model, &|_, c| c.unpriced_requests < c.requests);
+    let mut docs = vec![(None, &cost.total, Some(&cost.unattributed.total))];
+    docs.extend(
+        by_tenant
+            .iter()
+            .map(|(t, c)| (Some((Dimension::Tenant, t.as_str())), c, None)),
+    );
+    docs.extend(
+        by_model
+            .iter()
+            .map(|(m, c)| (Some((Dimension::Model, m.as_str())), c, None)),
+    );
+    docs.into_iter()
+        .filter_map(|(dimension, totals, unattributed)| {
+            let line = (|| {
+                let mut doc = match dimension {
+                    Some((key, value)) => Metrics::new(namespace)
+                        .dimension(key, value)?
+                        .dimension_set(&[key])?,
+                    None => Metrics::new(namespace).dimension_set(&[])?,
+                };
+                doc = doc
+                    .metric("Cost", Unit::None, totals.usd)?
+                    .metric("InputTokens", Unit::Count, totals.input_tokens as f64)?
+                    .metric("OutputTokens", Unit::Count, totals.output_tokens as f64)?
+                    .metric("CacheReadTokens", Unit::Count, totals.cache_read_tokens as f64)?
+                    .metric("CacheWriteTokens", Unit::Count, totals.cache_write_tokens as f64)?
+                    .metric("UnpricedTokens", Unit::Count, totals.unpriced_tokens as f64)?;
+                if let Some(u) = unattributed {
+                    doc = doc.metric("UnattributedCost", Unit::None, u.usd)?;
+                }
+                let mut line = Vec::new();
+                doc.write_to(&mut line, window_start_ms)?;
+                line.pop();
+                String::from_utf8(line).map_err(|e| std::io::Error::other(e).into())
+            })();
+            line.map_err(|e: TelemetryError| {
+                tracing::error!(dimension = ?dimension.map(|d| d.1), error = %e, "a cost EMF document was left out")
+            })
+            .ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +212,7 @@ mod tests {
             by_model,
             findings: vec![],
             doctor: DoctorReport::skipped(),
+            cost: crate::cost::CostReport::default(),
         }
     }
 
@@ -198,5 +273,67 @@ mod tests {
             .collect();
         assert_eq!(models, vec!["(other)"]);
         assert_eq!(docs[0]["Invocations"], 5.0, "the totals are still written");
+    }
+
+    #[test]
+    fn cost_documents_bound_tenants_and_models_and_carry_unattributed_spend() {
+        use crate::cost::{CostReport, CostTotals, Unattributed};
+        let totals = |requests, pico_usd, unpriced_requests| {
+            let mut c = CostTotals {
+                requests,
+                unpriced_requests,
+                ..CostTotals::default()
+            };
+            c.merge(&CostTotals {
+                pico_usd,
+                input_tokens: 10,
+                ..CostTotals::default()
+            });
+            c
+        };
+        let mut r = report(true);
+        r.cost = CostReport {
+            total: totals(4, 3_000_000_000, 1),
+            by_tenant: BTreeMap::from([
+                ("team-a".to_owned(), totals(2, 2_000_000_000, 0)),
+                ("invented".to_owned(), totals(2, 1_000_000_000, 1)),
+            ]),
+            by_model: BTreeMap::from([
+                ("priced-model".to_owned(), totals(3, 3_000_000_000, 0)),
+                ("acme.unknown".to_owned(), totals(1, 0, 1)),
+            ]),
+            unattributed: Unattributed {
+                total: totals(1, 500_000_000, 0),
+                by_model: BTreeMap::new(),
+            },
+            ..CostReport::default()
+        };
+        let lines = cost_lines(&r, 1000, "NS", &BTreeSet::from(["team-a".to_owned()]));
+        let docs: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 5);
+        assert_eq!(docs[0]["Cost"], 0.003);
+        assert_eq!(docs[0]["UnattributedCost"], 0.0005);
+        let tenants: Vec<&str> = docs[1..3]
+            .iter()
+            .map(|d| d["Tenant"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            tenants,
+            ["(other)", "team-a"],
+            "an invented tenant is not a dimension value"
+        );
+        let models: Vec<&str> = docs[3..]
+            .iter()
+            .map(|d| d["Model"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            models,
+            ["(other)", "priced-model"],
+            "a model without a price is folded"
+        );
+        assert!(cost_lines(&report(false), 0, "NS", &BTreeSet::new()).is_empty());
     }
 }

@@ -59,6 +59,13 @@ pub struct Observation {
     pub caller: Option<String>,
     /// `requestMetadata`, compact JSON, cut to a bounded length.
     pub request_metadata: Option<String>,
+    /// Tokens, source region, tenant and caller: what prices the call and says whose it was.
+    pub usage: shared::invocation_log::RecordUsage,
+    /// The model the call is priced by (never an application profile's ARN); `None` when
+    /// nothing names it, and the call is then unpriced.
+    pub priced_model: Option<String>,
+    /// What the call cost, by [`Self::priced_model`] and the region it was sent to.
+    pub cost: Option<shared::prices::Cost>,
 }
 
 impl Observation {
@@ -78,6 +85,11 @@ impl Observation {
 pub trait Classifier {
     fn observe(&self, message: &str) -> Observation;
 }
+
+/// Most distinct keys any per-model, per-profile, per-tenant or per-caller map holds.
+pub const MAX_KEYS: usize = 1000;
+/// The bucket that absorbs keys past the cap.
+pub const OTHER: &str = "(other)";
 
 /// Longest `requestMetadata` kept per caller entry; the API allows 16 pairs of 256-byte strings.
 pub const METADATA_MAX: usize = 512;

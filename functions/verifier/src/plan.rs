@@ -51,6 +51,7 @@ pub fn plan(config: &ProfileConfig, log_group: &str) -> Result<Plan, VerifierErr
             profiles: profiles.clone(),
             models: config.models.clone(),
             allowed_regions: config.allowed_inference_regions.clone(),
+            tenants: BTreeSet::from([shared::tenants::DEFAULT_TENANT.to_owned()]),
         },
         doctor: DoctorInput {
             models: config.models.clone(),

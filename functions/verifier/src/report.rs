@@ -8,18 +8,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cost::{CostReport, CostTally};
 use crate::doctor::DoctorReport;
 use crate::observe::{Class, METADATA_MAX, Observation, truncate};
+pub use crate::observe::{MAX_KEYS, OTHER};
 use crate::window::WindowJson;
 
-/// Most distinct keys any per-model, per-profile or per-caller map holds.
-pub const MAX_KEYS: usize = 1000;
 /// Callers kept per finding.
 pub const MAX_CALLERS: usize = 25;
 /// Callers shown per finding.
 pub const SHOWN_CALLERS: usize = 5;
-/// The bucket that absorbs keys past the cap.
-pub const OTHER: &str = "(other)";
 
 /// The report's `counts`: the five classes (they sum to `records`) and the two flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -99,7 +97,7 @@ impl Finding {
     }
 }
 
-/// The function's result. The top level is a stable contract: exactly these seven keys.
+/// The function's result. The top level is a stable contract: exactly these eight keys.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub window: WindowJson,
@@ -109,6 +107,8 @@ pub struct Report {
     pub by_model: BTreeMap<String, ModelCounts>,
     pub findings: Vec<Finding>,
     pub doctor: DoctorReport,
+    /// What the window's successful calls cost.
+    pub cost: CostReport,
 }
 
 impl Report {
@@ -127,6 +127,9 @@ pub struct FindingContext {
     pub models: Vec<String>,
     /// `allowedInferenceRegions`, when set.
     pub allowed_regions: Option<Vec<String>>,
+    /// The configured tenants' names: the only `Tenant` dimension values the metrics write
+    /// (a caller can put anything in `requestMetadata`).
+    pub tenants: BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -190,6 +193,7 @@ pub struct Tally {
     unknown_profiles: HashMap<String, Bypass>,
     region_violations: HashMap<String, (u64, BTreeSet<String>)>,
     errors: HashMap<(String, String, bool), u64>,
+    cost: CostTally,
 }
 
 fn capped_entry<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
@@ -208,6 +212,7 @@ impl Tally {
 
     pub fn add(&mut self, o: &Observation) {
         self.counts.add(o);
+        self.cost.add(o);
         let class = o.class();
         let model_key = o.friendly_id.as_deref().or(o.model_id.as_deref());
         if let Some(key) = model_key {
@@ -413,6 +418,11 @@ impl Tally {
             });
         }
         out
+    }
+
+    /// The `cost` section.
+    pub fn cost(&self) -> CostReport {
+        self.cost.report()
     }
 
     pub fn by_model(&self) -> BTreeMap<String, ModelCounts> {

@@ -12,7 +12,7 @@ use crate::alert::{Notifier, alert_text};
 use crate::doctor::{ControlPlane, DoctorInput, DoctorReport, run_doctor};
 use crate::error::VerifierError;
 use crate::logs::LogsSource;
-use crate::metrics::emf_lines;
+use crate::metrics::{cost_lines, emf_lines};
 use crate::observe::Classifier;
 use crate::report::{Finding, FindingContext, Report, Tally};
 use crate::scan::{ScanStats, scan_regions};
@@ -126,10 +126,19 @@ where
         by_model: tally.by_model(),
         findings,
         doctor,
+        cost: tally.cost(),
     };
 
     let models: BTreeSet<String> = v.doctor.models.iter().cloned().collect();
     for line in emf_lines(&report, window.start_ms, &v.settings.namespace, &models) {
+        v.metrics.emit(&line);
+    }
+    for line in cost_lines(
+        &report,
+        window.start_ms,
+        &v.settings.namespace,
+        &v.findings.tenants,
+    ) {
         v.metrics.emit(&line);
     }
     let elapsed = started.elapsed();

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::alert::{Notifier, alert_text};
 use crate::doctor::{ControlPlane, DoctorReport};
 use crate::logs::LogsSource;
-use crate::metrics::emf_lines;
+use crate::metrics::{cost_lines, emf_lines};
 use crate::observe::Classifier;
 use crate::report::{Counts, Report, Tally};
 use crate::run::Verifier;
@@ -76,7 +76,7 @@ pub struct BatchSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
-    Scan(Report),
+    Scan(Box<Report>),
     Batch(BatchSummary),
 }
 
@@ -139,11 +139,20 @@ where
         by_model: tally.by_model(),
         findings: tally.findings(&v.findings),
         doctor: DoctorReport::skipped(),
+        cost: tally.cost(),
     };
     // Timestamped at the batch's first event, not at arrival: a redelivered batch writes the very
     // same datapoints into the very same period.
     let models: BTreeSet<String> = v.doctor.models.iter().cloned().collect();
-    for line in emf_lines(&report, first_ms, &v.settings.namespace, &models) {
+    for line in emf_lines(&report, first_ms, &v.settings.namespace, &models)
+        .into_iter()
+        .chain(cost_lines(
+            &report,
+            first_ms,
+            &v.settings.namespace,
+            &v.findings.tenants,
+        ))
+    {
         v.metrics.emit(&line);
         summary.metric_documents += 1;
     }
@@ -239,7 +248,7 @@ where
     }
     crate::handler::handle(v, event)
         .await
-        .map(Answer::Scan)
+        .map(|report| Answer::Scan(Box::new(report)))
         .map_err(Diagnostic::from)
 }
 

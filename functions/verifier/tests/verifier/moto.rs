@@ -195,10 +195,29 @@ async fn records_written_to_cloudwatch_logs_are_counted_exactly() {
     assert_eq!(
         keys,
         [
-            "by_model", "complete", "counts", "doctor", "findings", "records", "window"
+            "by_model", "complete", "cost", "counts", "doctor", "findings", "records", "window"
         ]
         .iter()
         .collect::<Vec<_>>()
+    );
+    // Every successful, readable call is in the cost section once, however it is grouped.
+    let cost = &report.cost;
+    assert_eq!(
+        cost.total.requests,
+        21 - 3 - 3,
+        "malformed and failed calls cost nothing"
+    );
+    for groups in [&cost.by_tenant, &cost.by_caller, &cost.by_model] {
+        let sum: u64 = groups.values().map(|g| g.pico_usd).sum();
+        assert_eq!(sum, cost.total.pico_usd);
+        assert_eq!(
+            groups.values().map(|g| g.requests).sum::<u64>(),
+            cost.total.requests
+        );
+    }
+    assert_eq!(
+        cost.unattributed.total.requests, 5,
+        "the five mapping misses"
     );
     let agreement = report
         .findings
