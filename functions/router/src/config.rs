@@ -47,11 +47,12 @@ impl RouterConfig {
     /// Reads the configuration through `env` (the environment, or a map in tests).
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, RouterError> {
         let config_error = |e: &dyn std::fmt::Display| RouterError::Config(e.to_string());
-        let text = shared::config::read_source(&env).map_err(|e| config_error(&e))?;
-        let profiles = ProfileConfig::parse(&text, &env).map_err(|e| config_error(&e))?;
-        let tenants = TenantsConfig::parse(&text, &profiles, &env).map_err(|e| config_error(&e))?;
-        let prices =
-            shared::prices::PriceTable::parse(&text, &env).map_err(|e| config_error(&e))?;
+        // One read of the document gives the profiles, the tenants and the prices.
+        let shared::tenants::ProfileDocument {
+            config: profiles,
+            tenants,
+            prices,
+        } = shared::tenants::load_with_tenants(&env).map_err(|e| config_error(&e))?;
         Ok(Self {
             auth_mode: AuthMode::parse(env(ENV_AUTH_MODE).as_deref())?,
             max_body_bytes: max_body_bytes(env(ENV_MAX_BODY).as_deref())?,
