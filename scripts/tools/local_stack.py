@@ -49,6 +49,8 @@ EXAMPLE_PROFILES = [
 ]
 UNMAPPED_MODELS = ["anthropic.claude-3-haiku-20240307-v1:0"]
 LOG_GROUP = "/aws/bedrock/model-invocations/local"
+# The template's SpendTable, on the same moto server as the log group.
+SPEND_TABLE = "local-spend"
 ACCOUNT = "123456789012"
 SUBSCRIPTION_FILTER = "local-stack-verifier"
 # A batch closes at this many events or bytes of messages, whichever comes first.
@@ -321,6 +323,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL_BEDROCK": self.bedrock_url,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_url,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.logs_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.logs_url,
+            "SPEND_TABLE_NAME": SPEND_TABLE,
             "PROFILES_CONFIG_FILE": str(STATE_DIR / "profiles.yaml"),
             "INVOCATION_LOG_GROUP": LOG_GROUP,
             "INGESTION_DELAY_SECONDS": "0",
@@ -368,12 +372,32 @@ class LocalStack:
             },
         }
 
-    def logs_client(self):
+    def aws_client(self, service: str):
         import boto3  # the venv's; imported here so `--help` works without it
 
-        return boto3.client("logs", endpoint_url=self.logs_url, region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        return boto3.client(service, endpoint_url=self.logs_url, region_name=LOCAL_AWS_ENV["AWS_REGION"],
                             aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+
+    def create_spend_table(self) -> None:
+        """The spend table with the template's keys and TTL (`SpendTable`), before the router's
+        first answer writes to it."""
+        dynamodb = self.aws_client("dynamodb")
+        try:
+            dynamodb.create_table(
+                TableName=SPEND_TABLE, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                           {"AttributeName": "sk", "KeyType": "RANGE"}])
+        except dynamodb.exceptions.ResourceInUseException:
+            pass
+        dynamodb.update_time_to_live(TableName=SPEND_TABLE, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": "expiresAt"})
+        log(f"spend table {SPEND_TABLE} (TTL on expiresAt)")
+
+    def logs_client(self):
+        return self.aws_client("logs")
 
     def invoke_direct(self, function: str, event: dict, timeout: float = 300) -> dict:
         """One invocation through the local runtime's Invoke API (what `cargo lambda invoke`
@@ -421,6 +445,7 @@ class LocalStack:
             log(f"profile {friendly} -> {profiles[friendly]}")
 
         self.create_log_group()
+        self.create_spend_table()
         key, event = self.create_event("InvocationLogging", "Custom::BedrockInvocationLogging", {
             "LogGroupName": LOG_GROUP,
             "RoleArn": "arn:aws:iam::123456789012:role/bedrock-invocation-logging",
@@ -494,6 +519,7 @@ class LocalStack:
             "logs_url": self.logs_url,
             "lambda_url": self.lambda_url,
             "log_group": LOG_GROUP,
+            "spend_table": SPEND_TABLE,
             "verifier_mode": self.args.verifier_mode,
             "router_https_url": self.router_https_url,
             "ca_file": self.tls["ca"],
@@ -511,6 +537,10 @@ class LocalStack:
         print(f"  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke verifier --invoke-address 127.0.0.1 "
               f"--invoke-port {self.args.lambda_port} \\\n"
               "    --data-ascii \"{\\\"start\\\":\\\"$(date -u -d '-10 min' +%FT%TZ)\\\",\\\"end\\\":\\\"$(date -u -d '+1 min' +%FT%TZ)\\\"}\"",
+              flush=True)
+        print("See the spend of this month (tenant `default` when the router takes no keys):", flush=True)
+        print(f"  source scripts/aws-local-env.sh; .venv/bin/aws dynamodb get-item --endpoint-url {self.logs_url} --table-name {SPEND_TABLE} \\\n"
+              "    --key \"{\\\"pk\\\":{\\\"S\\\":\\\"tenant#default\\\"},\\\"sk\\\":{\\\"S\\\":\\\"month#$(date -u +%Y-%m)\\\"}}\"",
               flush=True)
         print("Ctrl-C stops everything.", flush=True)
         print("ready", flush=True)

@@ -524,7 +524,11 @@ impl SpendStore for DynamoSpendStore {
             .expression_attribute_names("#s", "sentAt")
             .expression_attribute_names("#e", "expiresAt")
             .expression_attribute_values(":s", s(now.to_rfc3339()))
-            .expression_attribute_values(":e", s((now.timestamp() + CLAIM_TTL_SECS).to_string()))
+            // DynamoDB's TTL only reads numbers: a string `expiresAt` would never expire.
+            .expression_attribute_values(
+                ":e",
+                n(u64::try_from(now.timestamp() + CLAIM_TTL_SECS).unwrap_or(0)),
+            )
             .send()
             .await;
         match result {

@@ -205,3 +205,90 @@ def test_the_subscription_feeds_the_verifier_every_record_of_the_invocation_log_
     assert permission["Action"] == "lambda:InvokeFunction"
     assert permission["SourceArn"] == {"Fn::GetAtt": ["InvocationLogGroup", "Arn"]}
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+SPEND_SOURCE = REPO / "shared" / "src" / "spend.rs"
+
+
+def test_spend_table_has_the_keys_and_ttl_spend_rs_documents(template):
+    table = template["Resources"]["SpendTable"]
+    props = table["Properties"]
+    doc = SPEND_SOURCE.read_text()
+    assert "partition key `pk`, sort key `sk`, both strings; `expiresAt` is the TTL" in doc
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+    }
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    # Spend history outlives a stack deletion or a replacing update.
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_router_gets_the_spend_table_and_alert_topic_through_the_env_vars_spend_rs_reads(template):
+    env = template["Resources"]["RouterFunction"]["Properties"]["Environment"]["Variables"]
+    doc = SPEND_SOURCE.read_text()
+    for name in ("SPEND_TABLE_NAME", "ALERT_TOPIC_ARN"):
+        assert f'"{name}"' in doc, name
+    assert env["SPEND_TABLE_NAME"] == {"Ref": "SpendTable"}
+    assert env["ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}
+
+
+def test_router_may_only_update_and_read_the_spend_table_and_publish_to_the_alert_topic(template):
+    statements = [
+        s
+        for s in template["Resources"]["RouterFunction"]["Properties"]["Policies"][0]["Statement"]
+        if isinstance(s, dict)
+    ]
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert len(dynamo) == 1
+    assert sorted(_actions(dynamo[0])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert dynamo[0]["Resource"] == {"Fn::GetAtt": ["SpendTable", "Arn"]}
+    sns = [s for s in statements if any(a.startswith("sns:") for a in _actions(s))]
+    assert len(sns) == 1
+    assert _actions(sns[0]) == ["sns:Publish"]
+    assert sns[0]["Resource"] == {"Ref": "AlertTopic"}
+
+
+def test_no_other_function_may_touch_the_spend_table(template):
+    for name, resource in template["Resources"].items():
+        if name == "RouterFunction" or resource["Type"] != "AWS::Serverless::Function":
+            continue
+        assert "dynamodb:" not in json.dumps(resource["Properties"].get("Policies", [])), name
+
+
+def test_dashboard_shows_spend_per_team_and_model_today_and_this_month_unattributed_and_budget(template):
+    body = template["Resources"]["ProfilesDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "us-east-1"))["widgets"]
+    text = json.dumps(widgets)
+    # The router's EMF document: Cost under {Tenant} and {Tenant, Model}, BudgetUsed in percent.
+    router = (REPO / "functions" / "router" / "src" / "spend.rs").read_text()
+    for emitted in ('.metric("Cost"', '.metric("BudgetUsed"', '.metric("SpendStoreFailures"'):
+        assert emitted in router, emitted
+    assert '{BedrockProfiles/Router,Tenant} MetricName=\\"Cost\\"' in text
+    assert '{BedrockProfiles/Router,Tenant,Model} MetricName=\\"Cost\\"' in text
+    assert '{BedrockProfiles/Router,Tenant} MetricName=\\"BudgetUsed\\"' in text
+    assert "UnattributedCost" in text
+    periods = {w["properties"]["period"] for w in widgets if "Cost" in json.dumps(w)}
+    assert 86400 in periods and 2592000 in periods
+
+
+def test_budget_alarm_fires_when_any_tenant_has_spent_its_budget(template):
+    alarm = template["Resources"]["BudgetAlarm"]["Properties"]
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Threshold"] == 100
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    (query,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert query["Expression"] == 'SELECT MAX(BudgetUsed) FROM SCHEMA("BedrockProfiles/Router", Tenant)'
+
+
+def _actions(statement):
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else list(action)
