@@ -6,6 +6,7 @@ tokens and never as $0, and the local stack must create the table the template d
 """
 
 import hashlib
+import json
 import sys
 import time
 import uuid
@@ -138,3 +139,190 @@ def test_a_model_with_no_price_is_counted_as_unpriced_tokens_never_as_zero_dolla
     assert item["unpricedTokens"] == tokens
     assert item["costPicoUsd"] == 0
     assert item["requests"] == len(usages)
+
+
+# --- Budgets, alerts, rate limits and an unreachable table -------------------------------------
+#
+# Prices the test sets high (1,000 USD per million tokens, so one token costs a tenth of a cent)
+# make a budget of one dollar run out in a few dozen calls; every call asks for at most
+# MAX_TOKENS output tokens, which bounds what one call can cost (C_max).
+
+BUDGET_KEY, LIMITED_KEY = "sk-budget-team", "sk-limited-team"
+DEAR_PICO = 1_000_000_000  # 1,000 USD per million tokens, in pico-dollars per token
+MAX_TOKENS = 40
+CALLERS = 16
+
+
+class Switch:
+    """A TCP forwarder to moto that can be cut: the spend table made unreachable and back."""
+
+    def __init__(self, target_port):
+        import socket
+        import threading
+        self.up = True
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.target = target_port
+
+        def pipe(a, b):
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (a, b):
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+
+        def serve():
+            while True:
+                try:
+                    client, _ = self.server.accept()
+                except OSError:
+                    return
+                if not self.up:
+                    client.close()
+                    continue
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.fixture(scope="module")
+def budget_stack(moto):
+    from urllib.parse import urlparse
+    emulator = start_emulator()
+    table = f"spend-{uuid.uuid4().hex[:8]}"
+    create_table_as_the_template_does(moto, table)
+    sns = boto3.client("sns", region_name=REGION, endpoint_url=moto.url, config=NO_RETRIES)
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto.url, config=NO_RETRIES)
+    topic = sns.create_topic(Name=f"budget-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"alerts-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                  Attributes={"RawMessageDelivery": "false"})
+    switch = Switch(urlparse(moto.url).port)
+    try:
+        arn = create_profile(emulator, "budget-team-sonnet")
+        config = {
+            "models": [SONNET],
+            "inferenceProfiles": {SONNET: arn},
+            "defaultRegion": REGION,
+            "prices": [{"model": SONNET_MODEL, "region": REGION, "input": 1000, "output": 1000}],
+            "tenants": {
+                "budget-team": {"apiKeys": [sha256(BUDGET_KEY)],
+                                "budget": {"monthlyUsd": 1, "alertAt": [50, 100], "enforce": True}},
+                "limited-team": {"apiKeys": [sha256(LIMITED_KEY)],
+                                 "rateLimits": {"requestsPerMinute": 3}},
+            },
+        }
+        env = {"ROUTER_AUTH_MODE": "NONE", "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{switch.port}",
+               "AWS_ENDPOINT_URL_SNS": moto.url, "ALERT_TOPIC_ARN": topic,
+               "SPEND_TABLE_NAME": table, "SPEND_READ_INTERVAL_SECONDS": "1"}
+        with run_router(emulator, config, env) as url:
+            yield {"url": url, "table": table, "sqs": sqs, "queue": queue, "switch": switch}
+    finally:
+        switch.close()
+        emulator.stop()
+
+
+def raw_chat(stack, key, text):
+    client = openai.OpenAI(base_url=f"{stack['url']}/v1", api_key=key, max_retries=0, timeout=120)
+    return client.chat.completions.with_raw_response.create(
+        model=SONNET, max_tokens=MAX_TOKENS, messages=[{"role": "user", "content": text}])
+
+
+def test_a_rate_limit_answers_429_with_retry_after(budget_stack):
+    statuses = []
+    for n in range(4):
+        try:
+            raw_chat(budget_stack, LIMITED_KEY, f"hello {n}")
+            statuses.append(200)
+        except openai.RateLimitError as e:
+            statuses.append(429)
+            retry = int(e.response.headers["retry-after"])
+            assert 1 <= retry <= 60, retry
+            assert e.body["code"] == "rate_limit_exceeded", e.body
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_the_table_unreachable_answers_flow_and_the_spend_catches_up(budget_stack, moto):
+    # limited-team's four calls above are in the table; cut it, make calls, bring it back.
+    switch = budget_stack["switch"]
+    before = wait_for_requests(moto, budget_stack["table"], "limited-team", 3)
+    switch.up = False
+    try:
+        time.sleep(61 - datetime.now(timezone.utc).second % 60)  # a fresh rate-limit minute
+        for n in range(3):
+            assert raw_chat(budget_stack, LIMITED_KEY, f"while the table is down {n}").http_response.status_code == 200
+        time.sleep(2)
+        assert month_item(moto, budget_stack["table"], "limited-team")["requests"] == before["requests"]
+    finally:
+        switch.up = True
+    after = wait_for_requests(moto, budget_stack["table"], "limited-team", before["requests"] + 3, timeout=120)
+    assert after["requests"] == before["requests"] + 3, "every queued write landed once"
+    from router_harness import router_log
+    failures = [json.loads(l).get("SpendStoreFailures", 0) for l in router_log(budget_stack["url"]).splitlines()
+                if '"SpendStoreFailures"' in l]
+    assert sum(failures) > 0, "the failed writes were counted"
+
+
+def test_a_budget_under_16_callers_overshoots_no_more_than_the_bound_and_alerts_once(budget_stack, moto):
+    import concurrent.futures
+    costs, refusals = [], []
+
+    def caller(i):
+        n = 0
+        while True:
+            n += 1
+            try:
+                raw = raw_chat(budget_stack, BUDGET_KEY, f"caller {i} call {n}")
+                usage = raw.parse().usage
+                costs.append((usage.prompt_tokens + usage.completion_tokens) * DEAR_PICO)
+            except openai.RateLimitError as e:
+                refusals.append(e)
+                return
+
+    with concurrent.futures.ThreadPoolExecutor(CALLERS) as pool:
+        list(pool.map(caller, range(CALLERS)))
+    assert len(refusals) == CALLERS, "every caller was stopped by the budget"
+    body = refusals[0].body
+    assert body["code"] == "insufficient_quota" and body["type"] == "insufficient_quota", body
+    month = datetime.now(timezone.utc).strftime("%Y-%m")
+    assert "budget-team" in body["message"] and month in body["message"], body["message"]
+
+    item = wait_for_requests(moto, budget_stack["table"], "budget-team", len(costs))
+    budget = 1_000_000_000_000
+    assert item["costPicoUsd"] == sum(costs), "the table holds exactly what the answers cost"
+    assert item["costPicoUsd"] >= budget, "calls were admitted until the budget was spent"
+    # The README's bound with one instance: K × C_max, K = the callers in flight.
+    prompt_tokens = max(c // DEAR_PICO for c in costs)
+    c_max = (prompt_tokens + MAX_TOKENS) * DEAR_PICO
+    assert item["costPicoUsd"] - budget <= CALLERS * c_max, (item["costPicoUsd"], c_max)
+
+    # 50 % and 100 %: one alert each, however many callers crossed them.
+    sqs, queue = budget_stack["sqs"], budget_stack["queue"]
+    subjects, deadline = [], time.monotonic() + 30
+    while time.monotonic() < deadline and len(subjects) < 2:
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            subjects.append(json.loads(m["Body"])["Subject"])
+    time.sleep(3)
+    for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+        subjects.append(json.loads(m["Body"])["Subject"])
+    assert len(subjects) == 2, subjects
+    assert any("50" in s for s in subjects) and any("100" in s for s in subjects), subjects
