@@ -80,7 +80,7 @@ pub async fn scan(
     let control_plane = SdkControlPlane::new(sdk.clone());
     let mut map = loaded.tenants.classification_map(&loaded.config);
     learn_profile_models(&mut map, &control_plane).await;
-    let classifier = ConfigClassifier::with_map(map);
+    let classifier = ConfigClassifier::with_map(map).with_prices(loaded.prices.clone());
     let mut sdk_logs = SdkLogs::new(sdk.clone());
     if let Some(size) = request.page_size {
         sdk_logs = sdk_logs.with_page_limit(size);

@@ -15,6 +15,8 @@ use shared::tenants::{TenantError, TenantsConfig};
 pub struct Loaded {
     pub config: ProfileConfig,
     pub tenants: TenantsConfig,
+    /// The built-in price table with the document's `prices:` over it (what `scan` prices by).
+    pub prices: shared::prices::PriceTable,
 }
 
 /// One problem with the config; the message names the setting and says how to fix it.
@@ -66,6 +68,13 @@ pub fn load(path: &Path, region: Option<&str>, log_group: &str) -> Result<Loaded
             TenantsConfig::default()
         }
     };
+    let prices = match shared::prices::PriceTable::from_env_with(&env) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(problem("prices", &e));
+            shared::prices::PriceTable::built_in()
+        }
+    };
     // The verifier refuses to start without a region to read; that is a config problem too.
     if let Err(e) = check_plan(&config, log_group) {
         problems.push(Problem {
@@ -74,7 +83,11 @@ pub fn load(path: &Path, region: Option<&str>, log_group: &str) -> Result<Loaded
         });
     }
     if problems.is_empty() {
-        Ok(Loaded { config, tenants })
+        Ok(Loaded {
+            config,
+            tenants,
+            prices,
+        })
     } else {
         Err(LoadError::Invalid(problems))
     }

@@ -231,7 +231,11 @@ async fn the_stream_counts_exactly_what_the_scan_counts_for_the_same_traffic() {
     // Cost too: the stream's batches add up to the scan's window, to the pico-dollar.
     let cost = report["cost"]["total"]["usd"].as_f64().unwrap();
     assert!(cost > 0.0, "{}", report["cost"]);
-    assert!((totals("Cost") - cost).abs() < 1e-9, "{} vs {cost}", totals("Cost"));
+    assert!(
+        (totals("Cost") - cost).abs() < 1e-9,
+        "{} vs {cost}",
+        totals("Cost")
+    );
     assert_eq!(totals("Invocations"), report["records"].as_f64().unwrap());
     assert_eq!(
         totals("MappingMisses"),
