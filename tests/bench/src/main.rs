@@ -16,6 +16,7 @@ mod package;
 mod report;
 mod router_bench;
 mod runtime_api;
+mod sized;
 mod stats;
 mod stream_bench;
 mod verifier_bench;
@@ -71,6 +72,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, BenchError
 struct Plan {
     counts: Counts,
     cold_requests: usize,
+    /// Requests per environment in the Lambda-sized section (the first is the cold one).
+    sized_requests: usize,
     verifier_records: u64,
     watch: watch::WatchCounts,
     load: load::LoadCounts,
@@ -88,6 +91,7 @@ fn plan(quick: bool) -> Plan {
                 throughput_window: Duration::from_millis(200),
             },
             cold_requests: 20,
+            sized_requests: 5,
             verifier_records: 2_000,
             watch: watch::WatchCounts {
                 repeats: 2,
@@ -112,6 +116,7 @@ fn plan(quick: bool) -> Plan {
                 throughput_window: Duration::from_millis(1_500),
             },
             cold_requests: 1_000,
+            sized_requests: 100,
             verifier_records: 40_000,
             watch: watch::WatchCounts {
                 repeats: 3,
@@ -229,6 +234,15 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
             plan.cold_requests,
         ));
         section(&mut rows, &mut failures, "cold start", r);
+    }
+    if stage("Lambda-sized CPU") {
+        let r = rt.block_on(sized::sized(
+            &root,
+            &stack,
+            plan.counts.repeats,
+            plan.sized_requests,
+        ));
+        section(&mut rows, &mut failures, "Lambda-sized CPU", r);
     }
     if stage("verifier") {
         let r = verifier_bench::verifier(&out, plan.verifier_records, plan.counts.repeats);

@@ -259,7 +259,7 @@ pub struct Function {
 }
 
 /// Kills the child when dropped, whatever happened.
-struct Reaped(Child);
+pub(crate) struct Reaped(pub(crate) Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {
@@ -268,7 +268,7 @@ impl Drop for Reaped {
     }
 }
 
-fn vm_rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn vm_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     crate::cpu::status_kib(&status, "VmRSS")
 }
@@ -281,14 +281,17 @@ pub(crate) struct Life {
     pub(crate) first_error: Option<String>,
 }
 
-pub(crate) async fn one_life(
-    binary: &Path,
+/// The process Lambda would start for `f`: the deployed environment, pointed at `api`.
+/// `program` is the bootstrap itself, or a wrapper that execs it with `args`.
+pub(crate) fn lambda_command(
+    program: &Path,
+    args: &[&std::ffi::OsStr],
     f: &Function,
-    api: &mut RuntimeApi,
-    requests: usize,
-) -> Result<Life, BenchError> {
-    let mut cmd = Command::new(binary);
-    cmd.env_clear()
+    api: &RuntimeApi,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", f.name)
@@ -312,6 +315,16 @@ pub(crate) async fn one_life(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    cmd
+}
+
+pub(crate) async fn one_life(
+    binary: &Path,
+    f: &Function,
+    api: &mut RuntimeApi,
+    requests: usize,
+) -> Result<Life, BenchError> {
+    let mut cmd = lambda_command(binary, &[], f, api);
     let start = Instant::now();
     let child = Reaped(
         cmd.spawn()
