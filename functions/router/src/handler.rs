@@ -241,6 +241,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             Route::Models => dialect::openai::models(&call),
             Route::Model(raw_id) => dialect::openai::model(&call, raw_id),
             Route::ChatCompletions => dialect::openai::chat(&mut call, body).await,
+            Route::Embeddings => dialect::openai::embeddings::embeddings(&mut call, body).await,
             Route::Messages => dialect::anthropic::messages(&mut call, req.headers(), body).await,
             Route::MessagesCountTokens => {
                 dialect::anthropic::count_tokens(&mut call, req.headers(), body).await
@@ -469,6 +470,52 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
         Ok((response, used))
     }
 
+    /// Several InvokeModel calls for one request (an embeddings batch split to the model's
+    /// limit), at most `concurrency` at a time, each with failover; answers in `requests`'
+    /// order. Admitted once; the record counts every attempt and names the last profile used.
+    pub async fn invoke_all(
+        &mut self,
+        target: &Target,
+        requests: Vec<InvokeRequest>,
+        concurrency: usize,
+    ) -> Result<Vec<InvokeResponse>, RouterError> {
+        use futures_util::{StreamExt as _, TryStreamExt as _};
+        self.admit().await?;
+        let bedrock = &self.inner.bedrock;
+        let attempts = &self.inner.attempts;
+        let deadline = self.deadline;
+        let route = self.record.route;
+        let answers: Vec<(InvokeResponse, Target, RequestRecord)> =
+            futures_util::stream::iter(requests)
+                .map(|request| async move {
+                    // Each call keeps its own tally; only the request's record is emitted.
+                    let mut tally = RequestRecord::new(Arc::new(Discard), route);
+                    let (response, used) = attempts
+                        .run(target, deadline, &mut tally, |site| {
+                            let request = request.clone();
+                            async move { bedrock.invoke(&site, request).await }
+                        })
+                        .await?;
+                    Ok::<_, RouterError>((response, used, tally))
+                })
+                .buffered(concurrency.max(1))
+                .try_collect()
+                .await?;
+        let mut responses = Vec::with_capacity(answers.len());
+        let mut last = None;
+        for (response, used, tally) in answers {
+            self.record.attempts += tally.attempts;
+            self.record.profile.clone_from(&tally.profile);
+            self.record.region.clone_from(&tally.region);
+            responses.push(response);
+            last = Some(used);
+        }
+        if let Some(used) = last {
+            self.note_spend(&used);
+        }
+        Ok(responses)
+    }
+
     /// InvokeModelWithResponseStream with failover up to the first chunk (as
     /// [`Self::converse_stream`]).
     pub async fn invoke_stream(
@@ -549,6 +596,14 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
             .describe(&self.inner.bedrock, id, region)
             .await
     }
+}
+
+/// Where the per-call tallies of [`Call::invoke_all`] go: nowhere, the request's record
+/// carries their sum.
+struct Discard;
+
+impl crate::metrics::MetricsSink for Discard {
+    fn emit(&self, _line: &str) {}
 }
 
 /// The headers that say who was served and where the call went.

@@ -23,6 +23,7 @@ pub use shared::telemetry::{MemorySink, MetricsSink, StdoutSink};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteName {
     ChatCompletions,
+    Embeddings,
     Models,
     Messages,
     CountTokens,
@@ -38,6 +39,7 @@ impl RouteName {
     fn as_str(self) -> &'static str {
         match self {
             Self::ChatCompletions => "chat_completions",
+            Self::Embeddings => "embeddings",
             Self::Models => "models",
             Self::Messages => "messages",
             Self::CountTokens => "count_tokens",

@@ -15,6 +15,7 @@ pub enum Route<'a> {
     Models,
     Model(&'a str),
     ChatCompletions,
+    Embeddings,
     Messages,
     MessagesCountTokens,
     Converse(&'a str),
@@ -27,7 +28,7 @@ pub enum Route<'a> {
 }
 
 /// Every route, for the "no route" answer.
-pub const ROUTE_LIST: &str = "POST /v1/chat/completions, GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, POST /model/{modelId}/invoke, POST /model/{modelId}/invoke-with-response-stream, POST /model/{modelId}/count-tokens, GET /inference-profiles, GET /inference-profiles/{id}, GET /health";
+pub const ROUTE_LIST: &str = "POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream, POST /model/{modelId}/invoke, POST /model/{modelId}/invoke-with-response-stream, POST /model/{modelId}/count-tokens, GET /inference-profiles, GET /inference-profiles/{id}, GET /health";
 
 impl Route<'_> {
     /// The error and stream dialect the route speaks.
@@ -41,7 +42,11 @@ impl Route<'_> {
             | Self::InferenceProfiles
             | Self::InferenceProfile(_) => Dialect::Bedrock,
             Self::Messages | Self::MessagesCountTokens => Dialect::Anthropic,
-            Self::Health | Self::Models | Self::Model(_) | Self::ChatCompletions => Dialect::OpenAi,
+            Self::Health
+            | Self::Models
+            | Self::Model(_)
+            | Self::ChatCompletions
+            | Self::Embeddings => Dialect::OpenAi,
         }
     }
 
@@ -53,6 +58,7 @@ impl Route<'_> {
                 RouteName::Models
             }
             Self::ChatCompletions => RouteName::ChatCompletions,
+            Self::Embeddings => RouteName::Embeddings,
             Self::Messages => RouteName::Messages,
             Self::MessagesCountTokens => RouteName::CountTokens,
             Self::Converse(_) => RouteName::Converse,
@@ -72,6 +78,7 @@ impl Route<'_> {
             | Self::InferenceProfiles
             | Self::InferenceProfile(_) => (Method::GET, "GET"),
             Self::ChatCompletions
+            | Self::Embeddings
             | Self::Messages
             | Self::MessagesCountTokens
             | Self::Converse(_)
@@ -103,6 +110,7 @@ pub fn match_route(path: &str) -> Option<Route<'_>> {
         "/health" => return Some(Route::Health),
         "/v1/models" => return Some(Route::Models),
         "/v1/chat/completions" => return Some(Route::ChatCompletions),
+        "/v1/embeddings" => return Some(Route::Embeddings),
         "/v1/messages" => return Some(Route::Messages),
         "/v1/messages/count_tokens" => return Some(Route::MessagesCountTokens),
         "/inference-profiles" => return Some(Route::InferenceProfiles),

@@ -23,6 +23,7 @@ use crate::converse::{
 use crate::error::RouterError;
 
 mod answer;
+pub mod embeddings;
 mod route;
 
 pub use answer::{ChunkTranslator, caps_json, finish_reason, from_converse};

@@ -52,7 +52,12 @@ fn listed<D: Directory>(dir: &D) -> Vec<Value> {
                 "object": "model",
                 "created": 0,
                 "owned_by": if m.via_profile { "bedrock-application-inference-profile" } else { "bedrock" },
-                "capabilities": m.caps.as_ref().map(caps_json),
+                "capabilities": m.caps.as_ref().map(|caps| {
+                    let mut caps = caps_json(caps);
+                    caps["embeddings"] = super::embeddings::Embedder::of(&m.id)
+                        .map_or(Value::Null, super::embeddings::Embedder::caps_json);
+                    caps
+                }),
             })
         })
         .collect()
