@@ -116,6 +116,22 @@ def test_a_completion_through_the_printed_url_lands_as_profiled(stack):
     assert report["counts"]["mapping_miss"] == 0, report
     assert report["doctor"]["ok"] is True, report["doctor"]
 
+    # The router's spend (the table the stack created) and the verifier's cost from the log
+    # record agree: same tenant, same tokens, same pico-dollars.
+    month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack["logs_url"], region_name="us-east-1")
+    key = {"pk": {"S": "tenant#default"}, "sk": {"S": f"month#{month}"}}
+    for _ in range(100):
+        item = dynamodb.get_item(TableName=stack["spend_table"], Key=key, ConsistentRead=True).get("Item")
+        if item:
+            break
+        time.sleep(0.1)
+    assert item, "the router's spend reached the local stack's table"
+    seen = report["cost"]["by_tenant"]["default"]
+    assert seen["requests"] == int(item["requests"]["N"]) == 1
+    assert seen["pico_usd"] == int(item["costPicoUsd"]["N"])
+    assert seen["output_tokens"] == int(item["outputTokens"]["N"])
+
     # The whole run's function output (provisioner, router and verifier, which read the record
     # holding the prompt) carries no prompt text.
     functions_log = (REPO / ".local" / "lambda-watch.log").read_text(errors="replace")
