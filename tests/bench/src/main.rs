@@ -6,6 +6,7 @@
 //! `results.svg` to DIR (default `target/bench`). Everything talks to 127.0.0.1 only; every
 //! process it starts is killed before it returns. It makes no timing assertions: it measures.
 
+mod budget_bench;
 mod cli_bench;
 mod cpu;
 mod error;
@@ -217,6 +218,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     if stage("Bedrock-API invoke routes") {
         let r = rt.block_on(router_bench::invoke(&stack, &paced, plan.counts));
         section(&mut rows, &mut failures, "invoke routes", r);
+    }
+    if stage("budgets (in-process)") {
+        let r = rt.block_on(budget_bench::budgets(&stack, plan.counts));
+        section(&mut rows, &mut failures, "budgets", r);
     }
     if stage("anthropic messages (in-process)") {
         let r = rt.block_on(messages_bench::messages(&stack, plan.counts));
