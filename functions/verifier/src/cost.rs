@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use shared::prices::{Cost, TokenUsage, pico_to_usd};
 
-use crate::observe::{Class, OTHER, Observation};
+use crate::observe::{Class, Observation, capped_entry};
 
 /// Most keys any cost map holds: enough for every team, profile and model of an account and
 /// its busiest callers, small enough that a window's memory stays flat.
@@ -115,12 +115,7 @@ pub struct CostTally {
 }
 
 fn entry<'a>(map: &'a mut HashMap<String, CostTotals>, key: &str) -> &'a mut CostTotals {
-    let key = if map.contains_key(key) || map.len() < MAX_GROUPS {
-        key
-    } else {
-        OTHER
-    };
-    map.entry(key.to_owned()).or_default()
+    capped_entry(map, key, MAX_GROUPS)
 }
 
 impl CostTally {
@@ -186,6 +181,7 @@ mod tests {
     use super::*;
     use crate::classify::ConfigClassifier;
     use crate::observe::Classifier;
+    use crate::observe::OTHER;
     use shared::config::ProfileConfig;
     use shared::prices::PriceTable;
 

@@ -91,6 +91,21 @@ pub const MAX_KEYS: usize = 1000;
 /// The bucket that absorbs keys past the cap.
 pub const OTHER: &str = "(other)";
 
+/// The entry for `key` in a map that holds at most `cap` keys: past the cap, new keys share
+/// the [`OTHER`] entry, so a map's memory is bounded whatever the traffic.
+pub fn capped_entry<'a, V: Default>(
+    map: &'a mut std::collections::HashMap<String, V>,
+    key: &str,
+    cap: usize,
+) -> &'a mut V {
+    let key = if map.contains_key(key) || map.len() < cap {
+        key
+    } else {
+        OTHER
+    };
+    map.entry(key.to_owned()).or_default()
+}
+
 /// Longest `requestMetadata` kept per caller entry; the API allows 16 pairs of 256-byte strings.
 pub const METADATA_MAX: usize = 512;
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::cost::{CostReport, CostTally};
 use crate::doctor::DoctorReport;
+use crate::observe::capped_entry;
 use crate::observe::{Class, METADATA_MAX, Observation, truncate};
 pub use crate::observe::{MAX_KEYS, OTHER};
 use crate::window::WindowJson;
@@ -196,15 +197,6 @@ pub struct Tally {
     cost: CostTally,
 }
 
-fn capped_entry<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
-    let key = if map.contains_key(key) || map.len() < MAX_KEYS {
-        key
-    } else {
-        OTHER
-    };
-    map.entry(key.to_string()).or_default()
-}
-
 impl Tally {
     pub fn records(&self) -> u64 {
         self.counts.classes_total()
@@ -233,14 +225,16 @@ impl Tally {
         }
         let model_id = o.model_id.as_deref().unwrap_or("(none)");
         match class {
-            Class::MappingMiss => capped_entry(&mut self.misses, model_id).add(o),
-            Class::Unmapped => capped_entry(&mut self.unmapped, model_id).add(o),
-            Class::UnknownProfile => capped_entry(&mut self.unknown_profiles, model_id).add(o),
+            Class::MappingMiss => capped_entry(&mut self.misses, model_id, MAX_KEYS).add(o),
+            Class::Unmapped => capped_entry(&mut self.unmapped, model_id, MAX_KEYS).add(o),
+            Class::UnknownProfile => {
+                capped_entry(&mut self.unknown_profiles, model_id, MAX_KEYS).add(o)
+            }
             Class::Profiled | Class::Malformed => {}
         }
         if o.region_violation {
             let key = model_key.unwrap_or("(none)");
-            let e = capped_entry(&mut self.region_violations, key);
+            let e = capped_entry(&mut self.region_violations, key, MAX_KEYS);
             e.0 += 1;
             if let Some(r) = &o.inference_region
                 && e.1.len() < 32

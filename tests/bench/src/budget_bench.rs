@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt as _;
 use router::auth::{AuthMode, Authenticator};
 use router::bedrock::SdkBedrock;
 use router::handler::{Router, RouterParts};
@@ -28,7 +27,7 @@ use shared::tenants::{KeyHash, TenantsConfig};
 use crate::error::BenchError;
 use crate::harness::{BenchRouter, Counts, DiscardSink, Stack, chat_body};
 use crate::report::{Row, Target};
-use crate::router_bench::direct_call;
+use crate::router_bench::{answer_of, direct_call};
 use crate::stats::percentile;
 
 const KEY: &str = "bench-team-key";
@@ -96,17 +95,7 @@ async fn team_call(router: &BenchRouter) -> Result<(), BenchError> {
         .header("authorization", format!("Bearer {KEY}"))
         .body(lambda_http::Body::from(chat_body().to_string()))
         .map_err(|e| BenchError::Setup(format!("request: {e}")))?;
-    let response = router.handle(request).await;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| BenchError::BadAnswer {
-            what: "the router".into(),
-            detail: format!("an unreadable body: {e}"),
-        })?
-        .to_bytes();
+    let (status, body) = answer_of(router, request).await?;
     if status != http::StatusCode::OK || body.is_empty() {
         return Err(BenchError::BadAnswer {
             what: "the router with a team key".into(),

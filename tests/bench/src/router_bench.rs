@@ -28,6 +28,14 @@ pub async fn handler_answer(
     body: &serde_json::Value,
 ) -> Result<(http::StatusCode, bytes::Bytes), BenchError> {
     let req = harness::request("POST", "/v1/chat/completions", body)?;
+    answer_of(router, req).await
+}
+
+/// Any request through the handler; the status and the whole body.
+pub async fn answer_of(
+    router: &BenchRouter,
+    req: lambda_http::Request,
+) -> Result<(http::StatusCode, bytes::Bytes), BenchError> {
     let response = router.handle(req).await;
     let status = response.status();
     let body = response
