@@ -2,7 +2,7 @@
 //! Bedrock and moto's CloudWatch Logs. Every child gets the offline AWS environment (dummy
 //! credentials, no instance metadata, no shared config files) and only 127.0.0.1 endpoints.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -721,24 +721,38 @@ async fn ctrl_c_prints_what_was_counted_and_a_resume_window_that_finishes_the_co
     let config = temp_file("interrupt.yaml", SCAN_CONFIG);
     let url = moto.url.clone();
     let (code, out, err) = tokio::task::spawn_blocking(move || {
-        // Two records a page, two pages a second: ten seconds for the whole group.
-        let child = scan_cmd(&url, &config, &start.to_string(), &end.to_string())
+        // Two records a page, two pages a second: ten seconds for the whole group. The
+        // interrupt follows the first progress line rather than a fixed sleep, so a slow
+        // first call (a cold moto on a fresh machine) cannot leave nothing counted.
+        let mut child = scan_cmd(&url, &config, &start.to_string(), &end.to_string())
             .args(["--requests-per-second", "2"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(2_500));
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut err = String::new();
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            err.push_str(&line);
+            if line.contains("records read") {
+                break;
+            }
+        }
         let killed = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
+        stderr.read_to_string(&mut err).unwrap();
         let o = child.wait_with_output().unwrap();
         (
             o.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
+            err,
         )
     })
     .await
