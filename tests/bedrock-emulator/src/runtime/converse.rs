@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use super::fail::Fail;
 use super::models::{Capabilities, Reasoning, ThinkingTypes};
@@ -280,12 +281,7 @@ fn check_block(block: &Value, path: &str, out: &mut MessageText) -> Result<(), F
             out.tool_results.push(result.join(" "));
             out.has_tool_blocks = true;
         }
-        "cachePoint" => {
-            let kind = inner
-                .get("type")
-                .ok_or_else(|| not_null(&format!("{mpath}.type")))?;
-            enum_check(kind, &format!("{mpath}.type"), &["default"])?;
-        }
+        "cachePoint" => check_cache_point(inner, &mpath)?,
         "reasoningContent" => {
             let (kind, value) = union_member(inner, &mpath, &["reasoningText", "redactedContent"])?;
             if kind == "reasoningText" {
@@ -295,6 +291,105 @@ fn check_block(block: &Value, path: &str, out: &mut MessageText) -> Result<(), F
         _ => {}
     }
     Ok(())
+}
+
+fn check_cache_point(point: &Value, path: &str) -> Result<(), Fail> {
+    let kind = point
+        .get("type")
+        .ok_or_else(|| not_null(&format!("{path}.type")))?;
+    enum_check(kind, &format!("{path}.type"), &["default"])?;
+    if let Some(ttl) = point.get("ttl").filter(|v| !v.is_null()) {
+        enum_check(ttl, &format!("{path}.ttl"), &["5m", "1h"])?;
+    }
+    Ok(())
+}
+
+/// Most `cachePoint`s one request may carry (Claude's and Nova's limit).
+const MAX_CACHE_POINTS: usize = 4;
+
+/// The prompt prefixes ending at each `cachePoint`, in the order the cache reads a prompt (tool
+/// definitions, system, messages): a digest of the prefix and its token count, counted as
+/// [`check`] counts input tokens. A one-hour entry may not follow a five-minute one.
+fn cache_points(body: &Value) -> Result<Vec<(String, u32)>, Fail> {
+    let tokens = |texts: &[String]| {
+        texts
+            .iter()
+            .map(|t| responder::count_tokens(t))
+            .sum::<u32>()
+    };
+    let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut blocks: Vec<(Value, u32)> = Vec::new();
+    for tool in list(body.pointer("/toolConfig/tools")) {
+        let n = match (tool.get("toolSpec"), tool.get("systemTool")) {
+            (Some(spec), _) => {
+                let mut texts = Vec::new();
+                if let Some(d) = spec.get("description").and_then(Value::as_str) {
+                    texts.push(d.to_string());
+                }
+                if let Some(schema) = spec.pointer("/inputSchema/json") {
+                    texts.push(schema.to_string());
+                }
+                if let Some(name) = spec.get("name").and_then(Value::as_str) {
+                    texts.push(name.to_string());
+                }
+                tokens(&texts)
+            }
+            (None, Some(t)) => t
+                .get("name")
+                .and_then(Value::as_str)
+                .map_or(0, responder::count_tokens),
+            _ => 0,
+        };
+        blocks.push((tool, n));
+    }
+    for block in list(body.get("system")) {
+        let n = block
+            .get("text")
+            .and_then(Value::as_str)
+            .map_or(0, responder::count_tokens);
+        blocks.push((block, n));
+    }
+    for message in list(body.get("messages")) {
+        for block in list(message.get("content")) {
+            let mut parts = MessageText::default();
+            // Already validated by `check`; this only collects the texts it counted.
+            let _ = check_block(&block, "", &mut parts);
+            let n = tokens(&parts.texts);
+            blocks.push((block, n));
+        }
+    }
+    let mut hasher = Sha256::new();
+    let mut prefix = 0;
+    let mut points = Vec::new();
+    let mut shortest_so_far = "1h";
+    for (block, n) in blocks {
+        match block.get("cachePoint") {
+            Some(point) => {
+                let ttl = point.get("ttl").and_then(Value::as_str).unwrap_or("5m");
+                if ttl == "1h" && shortest_so_far == "5m" {
+                    return Err(Fail::validation(
+                        "The model returned the following errors: a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`.",
+                    ));
+                }
+                if ttl == "5m" {
+                    shortest_so_far = "5m";
+                }
+                let digest = hasher.clone().finalize();
+                points.push((digest.iter().map(|b| format!("{b:02x}")).collect(), prefix));
+            }
+            None => {
+                prefix += n;
+                hasher.update(block.to_string().as_bytes());
+            }
+        }
+    }
+    if points.len() > MAX_CACHE_POINTS {
+        return Err(Fail::validation(format!(
+            "The model returned the following errors: A maximum of {MAX_CACHE_POINTS} blocks with cache_control may be provided. Found {}.",
+            points.len()
+        )));
+    }
+    Ok(points)
 }
 
 /// A validated Converse request, reduced for the responder.
@@ -383,6 +478,9 @@ pub fn check(body: &Value, caps: &Capabilities) -> Result<Checked, Fail> {
             let path = format!("system.{}.member", i + 1);
             let (member, inner) =
                 union_member(block, &path, &["text", "guardContent", "cachePoint"])?;
+            if member == "cachePoint" {
+                check_cache_point(inner, &format!("{path}.cachePoint"))?;
+            }
             if member == "text" {
                 let text = inner
                     .as_str()
@@ -529,7 +627,10 @@ pub fn check(body: &Value, caps: &Capabilities) -> Result<Checked, Fail> {
                     "toolSpec" | "systemTool" => {
                         required_str(inner, "name", &format!("{path}.{member}"))?
                     }
-                    _ => continue,
+                    _ => {
+                        check_cache_point(inner, &format!("{path}.cachePoint"))?;
+                        continue;
+                    }
                 };
                 check_tool_name(&json!(name), name, &format!("{path}.{member}.name"))?;
                 if prompt.tools.iter().any(|t| t.name == name) {
@@ -651,6 +752,12 @@ pub fn check(body: &Value, caps: &Capabilities) -> Result<Checked, Fail> {
         }
         prompt.reasoning =
             reasoning_requested(extra, caps, prompt.max_tokens, prompt.tool_choice.as_ref())?;
+    }
+    if let Some(min) = caps.cache_min_tokens {
+        prompt.cache_checkpoints = cache_points(body)?
+            .into_iter()
+            .filter(|(_, tokens)| *tokens >= min)
+            .collect();
     }
     Ok(Checked {
         prompt,
@@ -792,13 +899,15 @@ pub fn reasoning_requested(
     }
 }
 
+/// Converse counts cache reads and writes beside `inputTokens`, and all of them in
+/// `totalTokens`.
 fn usage(reply: &Reply) -> Value {
     json!({
         "inputTokens": reply.input_tokens,
         "outputTokens": reply.output_tokens,
-        "totalTokens": reply.input_tokens + reply.output_tokens,
-        "cacheReadInputTokens": 0,
-        "cacheWriteInputTokens": 0,
+        "totalTokens": reply.input_tokens + reply.output_tokens + reply.cache_read_tokens + reply.cache_write_tokens,
+        "cacheReadInputTokens": reply.cache_read_tokens,
+        "cacheWriteInputTokens": reply.cache_write_tokens,
     })
 }
 
@@ -935,6 +1044,80 @@ mod tests {
         assert!(
             err(json!({"messages": [{"role": "user", "content": [{"text": "  "}]}]}))
                 .contains("is blank")
+        );
+    }
+
+    #[test]
+    fn cache_points_close_prefixes_from_the_models_minimum_in_cache_order() {
+        let long = "word ".repeat(1500);
+        let body = |system_point: Value, message_point: Value| {
+            json!({
+                "system": [{"text": long}, system_point],
+                "messages": [{"role": "user", "content": [{"text": "short question"}, message_point]}],
+                "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}, {"cachePoint": {"type": "default"}}]},
+            })
+        };
+        let points = check(
+            &body(
+                json!({"cachePoint": {"type": "default"}}),
+                json!({"cachePoint": {"type": "default", "ttl": "5m"}}),
+            ),
+            &claude(),
+        )
+        .unwrap()
+        .prompt
+        .cache_checkpoints;
+        // The tools' prefix (about 10 tokens) is below Sonnet 4.5's 1,024; the system prompt's
+        // and the message's are above it, the message's two tokens longer.
+        let tokens: Vec<u32> = points.iter().map(|(_, t)| *t).collect();
+        assert_eq!(tokens.len(), 2, "{tokens:?}");
+        assert_eq!(tokens[1] - tokens[0], 2);
+        assert!(tokens[0] >= 1500);
+
+        let one_hour_late = body(
+            json!({"cachePoint": {"type": "default"}}),
+            json!({"cachePoint": {"type": "default", "ttl": "1h"}}),
+        );
+        assert!(
+            err(one_hour_late)
+                .contains("a ttl='1h' cache_control block must not come after a ttl='5m'")
+        );
+        assert!(
+            err(body(
+                json!({"cachePoint": {"type": "default", "ttl": "2h"}}),
+                json!({"text": "x"})
+            ))
+            .contains("system.2.member.cachePoint.ttl")
+        );
+
+        let five = json!({"system": [{"text": "a"}, {"cachePoint": {"type": "default"}}, {"text": "b"}, {"cachePoint": {"type": "default"}}, {"text": "c"}, {"cachePoint": {"type": "default"}}, {"text": "d"}, {"cachePoint": {"type": "default"}}],
+                          "messages": [{"role": "user", "content": [{"text": "x"}, {"cachePoint": {"type": "default"}}]}]});
+        assert!(
+            err(five)
+                .contains("A maximum of 4 blocks with cache_control may be provided. Found 5.")
+        );
+    }
+
+    #[test]
+    fn a_repeated_converse_prefix_is_written_then_read_and_counted_in_the_total() {
+        let body = json!({
+            "system": [{"text": "word ".repeat(1500)}, {"cachePoint": {"type": "default"}}],
+            "messages": [{"role": "user", "content": [{"text": "hello"}]}],
+        });
+        let prompt = check(&body, &claude()).unwrap().prompt;
+        let mut cache = std::collections::HashSet::new();
+        let mut first = responder::respond(&prompt);
+        first.apply_prompt_cache(&prompt.cache_checkpoints, &mut cache);
+        let mut second = responder::respond(&prompt);
+        second.apply_prompt_cache(&prompt.cache_checkpoints, &mut cache);
+        let (u1, u2) = (usage(&first), usage(&second));
+        assert_eq!(u1["cacheWriteInputTokens"], 1500);
+        assert_eq!(u1["cacheReadInputTokens"], 0);
+        assert_eq!(u2["cacheReadInputTokens"], 1500);
+        assert_eq!(u2["inputTokens"], 1, "the user turn after the checkpoint");
+        assert_eq!(
+            u2["totalTokens"].as_u64(),
+            Some(1 + 1500 + u64::from(second.output_tokens))
         );
     }
 

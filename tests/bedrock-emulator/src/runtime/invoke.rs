@@ -498,8 +498,10 @@ pub fn response(
                 "output": converse["output"],
                 "stopReason": reply.stop_reason.as_str(),
                 "usage": {"inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
-                          "totalTokens": reply.input_tokens + reply.output_tokens,
-                          "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0},
+                          "totalTokens": reply.input_tokens + reply.output_tokens
+                              + reply.cache_read_tokens + reply.cache_write_tokens,
+                          "cacheReadInputTokenCount": reply.cache_read_tokens,
+                          "cacheWriteInputTokenCount": reply.cache_write_tokens},
             })
         }
         Family::Embedding(embedder) => match &prompt.embedding {

@@ -146,6 +146,7 @@ fn anthropic(rest: &str) -> Capabilities {
     let cache_min_tokens = match (tier, v) {
         (Some(Tier::Haiku), (3, 5)) => Some(2048),
         (Some(Tier::Opus | Tier::Haiku), v) if v >= (4, 5) => Some(4096),
+        (Some(Tier::Sonnet), v) if v >= (4, 6) => Some(2048),
         (_, v) if v >= (3, 7) => Some(1024),
         _ => None,
     };
