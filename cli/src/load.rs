@@ -75,6 +75,14 @@ pub fn load(path: &Path, region: Option<&str>, log_group: &str) -> Result<Loaded
             shared::prices::PriceTable::built_in()
         }
     };
+    // The router refuses to start with a bad `promptCache:`; the check reports it beside the rest.
+    let served = tenants.served_models(&config);
+    if let Err(e) = shared::config::read_source(&env)
+        .map_err(|e| e.to_string())
+        .and_then(|text| shared::prompt_cache::PromptCachePolicy::parse(&text, &served))
+    {
+        problems.push(problem("promptCache", &e));
+    }
     // The verifier refuses to start without a region to read; that is a config problem too.
     if let Err(e) = check_plan(&config, log_group) {
         problems.push(Problem {

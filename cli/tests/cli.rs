@@ -263,6 +263,20 @@ fn tenant_and_verifier_problems_are_reported_with_the_config_section_ok() {
 }
 
 #[test]
+fn a_prompt_cache_setting_the_router_would_refuse_is_reported() {
+    let doc = format!(
+        "models: [sonnet]\ninferenceProfiles:\n  sonnet: {SONNET_PROFILE}\npromptCache: {{mode: auto, ttl: 2h}}\n"
+    );
+    let path = temp_file("cache.yaml", &doc);
+    let (code, out, _) = run(cli().arg("check").arg(&path));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error [promptCache]: `promptCache.ttl` must be `5m` or `1h`, got `2h`"),
+        "{out}"
+    );
+}
+
+#[test]
 fn an_unreadable_config_is_a_usage_error() {
     let (code, out, err) = run(cli().args(["check", "/nonexistent/librechat.yaml"]));
     assert_eq!(code, 2, "{out}{err}");

@@ -189,7 +189,7 @@ fn check_request(request: &ConverseRequest, target: &Target, body: &[u8]) {
     );
     assert!(documents <= MAX_DOCUMENTS, "{documents} documents");
     assert!(
-        cache_points == 0 || caps.prompt_caching,
+        cache_points == 0 || caps.prompt_caching.is_some(),
         "cache points sent to {}: {}",
         caps.family,
         shown()

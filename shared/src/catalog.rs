@@ -149,6 +149,20 @@ pub enum SamplingViolation {
     },
 }
 
+/// How a model caches prompts: where Converse `cachePoint`s may go and when they store anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PromptCaching {
+    /// Tokens the prompt prefix must reach before a checkpoint stores it; a checkpoint placed
+    /// earlier is accepted but caches nothing.
+    pub min_tokens: u32,
+    /// Most checkpoints one request may carry.
+    pub max_points: u8,
+    /// A checkpoint may follow the tool definitions.
+    pub in_tools: bool,
+    /// Entries may live one hour (`ttl: 1h`) as well as the default five minutes.
+    pub one_hour: bool,
+}
+
 /// What a model can do through Converse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
@@ -164,8 +178,8 @@ pub struct Capabilities {
     pub document_input: bool,
     /// How to switch reasoning on, when the model can reason.
     pub reasoning: Option<ReasoningShape>,
-    /// `cachePoint` blocks are accepted.
-    pub prompt_caching: bool,
+    /// How the model caches prompts (`cachePoint` blocks are accepted), when it does.
+    pub prompt_caching: Option<PromptCaching>,
     /// How temperature and top_p combine.
     pub sampling: SamplingRule,
     /// Largest `maxTokens` accepted.
@@ -186,7 +200,7 @@ impl Capabilities {
             image_input: false,
             document_input: false,
             reasoning: None,
-            prompt_caching: false,
+            prompt_caching: None,
             sampling: SamplingRule::TemperatureOrTopP,
             max_output_tokens: 4096,
             json_schema_output: false,
@@ -267,7 +281,7 @@ fn caps(family: impl Into<String>) -> Capabilities {
         image_input: false,
         document_input: false,
         reasoning: None,
-        prompt_caching: false,
+        prompt_caching: None,
         sampling: SamplingRule::Independent,
         max_output_tokens: 4096,
         json_schema_output: false,
@@ -312,7 +326,23 @@ fn claude(h: &str) -> Option<Capabilities> {
     ));
     c.document_input = true;
     c.image_input = !(v == (3, 5) && tier == "haiku");
-    c.prompt_caching = v >= (3, 7) || (v == (3, 5) && tier == "haiku");
+    c.prompt_caching = (v >= (3, 7) || (v == (3, 5) && tier == "haiku")).then(|| {
+        // Opus and Haiku from 4.5 need 4,096 tokens before a checkpoint, Sonnet from 4.6 and
+        // Haiku 3.5 need 2,048, the rest 1,024; one-hour entries from 4.5 on (Anthropic's and
+        // Bedrock's prompt-caching pages, read 2026-12-04; Claude 5 assumed to keep 4.6's rules).
+        let min_tokens = match (tier, v) {
+            ("opus" | "haiku", v) if v >= (4, 5) => 4096,
+            ("sonnet", v) if v >= (4, 6) => 2048,
+            ("haiku", (3, 5)) => 2048,
+            _ => 1024,
+        };
+        PromptCaching {
+            min_tokens,
+            max_points: 4,
+            in_tools: true,
+            one_hour: v >= (4, 5),
+        }
+    });
     c.reasoning = (v >= (3, 7)).then_some(ReasoningShape::AnthropicThinking {
         min_budget_tokens: 1024,
     });
@@ -348,7 +378,14 @@ fn nova(h: &str) -> Option<Capabilities> {
     let mut c = caps(format!("nova-{}{tier}", if gen2 { "2-" } else { "" }));
     c.image_input = tier != "micro";
     c.document_input = tier != "micro";
-    c.prompt_caching = true;
+    // Nova caches the system prompt and messages, not tool definitions, from 1K tokens, with
+    // the default five-minute entries only (Bedrock's prompt-caching page, read 2026-12-04).
+    c.prompt_caching = Some(PromptCaching {
+        min_tokens: 1024,
+        max_points: 4,
+        in_tools: false,
+        one_hour: false,
+    });
     c.max_output_tokens = match (gen2, tier) {
         (true, _) => 65535,
         (false, "premier") => 32000,
@@ -610,9 +647,33 @@ mod tests {
     #[test]
     fn claude_3_5_haiku_takes_no_images_but_caches_prompts() {
         let c = capabilities_for("anthropic.claude-3-5-haiku-20241022-v1:0");
-        assert!(!c.image_input && c.prompt_caching);
+        assert!(!c.image_input && c.prompt_caching.is_some());
         let c = capabilities_for("anthropic.claude-3-haiku-20240307-v1:0");
-        assert!(c.image_input && !c.prompt_caching);
+        assert!(c.image_input && c.prompt_caching.is_none());
+    }
+
+    #[test]
+    fn cache_checkpoint_rules_follow_the_model() {
+        let rules = |id| capabilities_for(id).prompt_caching.unwrap();
+        let min = |id| rules(id).min_tokens;
+        assert_eq!(min("anthropic.claude-3-7-sonnet-20250219-v1:0"), 1024);
+        assert_eq!(min("anthropic.claude-sonnet-4-5-20250929-v1:0"), 1024);
+        assert_eq!(min("anthropic.claude-sonnet-4-6"), 2048);
+        assert_eq!(min("anthropic.claude-3-5-haiku-20241022-v1:0"), 2048);
+        assert_eq!(min("anthropic.claude-haiku-4-5-20251001-v1:0"), 4096);
+        assert_eq!(min("us.anthropic.claude-opus-5-5"), 4096);
+        assert!(rules("anthropic.claude-sonnet-4-5-20250929-v1:0").one_hour);
+        assert!(!rules("anthropic.claude-3-7-sonnet-20250219-v1:0").one_hour);
+        let nova = rules("us.amazon.nova-2-lite-v1:0");
+        assert_eq!(
+            (nova.min_tokens, nova.in_tools, nova.one_hour),
+            (1024, false, false)
+        );
+        assert!(
+            capabilities_for("meta.llama3-70b-instruct-v1:0")
+                .prompt_caching
+                .is_none()
+        );
     }
 
     #[test]
@@ -633,7 +694,12 @@ mod tests {
     fn nova_tiers_differ_in_media_and_profile_needs() {
         let micro = capabilities_for("amazon.nova-micro-v1:0");
         assert_eq!(micro.family, "nova-micro");
-        assert!(!micro.image_input && micro.tool_use && micro.prompt_caching && micro.on_demand);
+        assert!(
+            !micro.image_input
+                && micro.tool_use
+                && micro.prompt_caching.is_some()
+                && micro.on_demand
+        );
         for (id, fam) in [
             ("amazon.nova-lite-v1:0", "nova-lite"),
             ("us.amazon.nova-pro-v1:0", "nova-pro"),

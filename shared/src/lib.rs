@@ -18,6 +18,7 @@
 //! - [`json`]: names of JSON types for error messages.
 //! - [`error`]: the crate's error type.
 //! - [`guardrails`]: a tenant's Bedrock guardrail, validated against Bedrock's patterns.
+//! - [`prompt_cache`]: the `promptCache:` setting: where the router caches prompts for callers.
 //!
 //! Nothing here depends on Lambda event types; the functions stay thin around it.
 
@@ -37,6 +38,7 @@ pub mod model_access;
 pub mod model_names;
 pub mod prices;
 pub mod profile_map;
+pub mod prompt_cache;
 pub mod retry;
 pub mod spend;
 pub mod telemetry;

@@ -275,6 +275,8 @@ pub struct Tenant {
     pub rate_limits: Option<crate::spend::RateLimits>,
     /// The Bedrock guardrail attached to every call it makes (`guardrail:`), when it has one.
     pub guardrail: Option<crate::guardrails::Guardrail>,
+    /// Its say on prompt caching for OpenAI-shaped callers (`promptCache:`).
+    pub prompt_cache: crate::prompt_cache::Setting,
 }
 
 /// Every configured tenant, in document order.
@@ -332,6 +334,7 @@ struct RawTenant {
     rate_limits: Option<crate::spend::RawRateLimits>,
     model_aliases: Option<Entries>,
     guardrail: Option<crate::guardrails::RawGuardrail>,
+    prompt_cache: Option<serde_json::Value>,
 }
 
 fn check_name(name: &str) -> Result<(), TenantError> {
@@ -368,6 +371,9 @@ pub enum LoadError {
     /// The `prices:` section is unusable.
     #[error("prices config: {0}")]
     Prices(#[from] crate::prices::PriceError),
+    /// The `promptCache:` section is unusable.
+    #[error("prompt cache config: {0}")]
+    PromptCache(String),
 }
 
 /// Everything one profile document holds, read once.
@@ -379,6 +385,8 @@ pub struct ProfileDocument {
     pub tenants: TenantsConfig,
     /// The built-in price table with `prices:` over it.
     pub prices: crate::prices::PriceTable,
+    /// `promptCache:`: where the router caches prompts for OpenAI-shaped callers.
+    pub prompt_cache: crate::prompt_cache::PromptCachePolicy,
 }
 
 /// Reads the profile document once (from `PROFILES_CONFIG_FILE` / `PROFILES_CONFIG` in `env`)
@@ -392,14 +400,29 @@ pub fn load_with_tenants(
     let config = ProfileConfig::parse(&text, &env)?;
     let tenants = TenantsConfig::parse(&text, &config, &env)?;
     let prices = crate::prices::PriceTable::parse(&text, &env)?;
+    let prompt_cache =
+        crate::prompt_cache::PromptCachePolicy::parse(&text, &tenants.served_models(&config))
+            .map_err(LoadError::PromptCache)?;
     Ok(ProfileDocument {
         config,
         tenants,
         prices,
+        prompt_cache,
     })
 }
 
 impl TenantsConfig {
+    /// Every friendly ID served to anyone: the shared `models` and each tenant's own.
+    pub fn served_models(&self, base: &ProfileConfig) -> Vec<String> {
+        let mut served = base.models.clone();
+        for model in self.tenants.iter().flat_map(|t| &t.profiles.models) {
+            if !served.contains(model) {
+                served.push(model.clone());
+            }
+        }
+        served
+    }
+
     /// Reads the `tenants:` section of the profile document named by `PROFILES_CONFIG_FILE` /
     /// `PROFILES_CONFIG`, layered over `base` (that document's shared config).
     pub fn from_env_with(
@@ -497,6 +520,12 @@ impl TenantsConfig {
                 Some(g.validate(id).map_err(setting_err)?)
             }
         };
+        let prompt_cache = match &raw.prompt_cache {
+            None => crate::prompt_cache::Setting::default(),
+            Some(v) => {
+                crate::prompt_cache::Setting::from_value(v, "promptCache").map_err(setting_err)?
+            }
+        };
         Ok(Tenant {
             name,
             api_keys,
@@ -505,6 +534,7 @@ impl TenantsConfig {
             budget,
             rate_limits,
             guardrail,
+            prompt_cache,
         })
     }
 

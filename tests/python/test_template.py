@@ -280,6 +280,18 @@ def test_dashboard_shows_spend_per_team_and_model_today_and_this_month_unattribu
     assert 86400 in periods and 2592000 in periods
 
 
+def test_dashboard_shows_the_prompt_cache_hit_rate_per_team_and_model(template):
+    body = template["Resources"]["ProfilesDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "us-east-1"))["widgets"]
+    text = json.dumps(widgets)
+    # The router emits the hit per cacheable call, with the {Tenant, Model} dimension set.
+    metrics = (REPO / "functions" / "router" / "src" / "metrics.rs").read_text()
+    assert '.metric("PromptCacheHit"' in metrics
+    assert ".dimension_set(&[Dimension::Tenant, Dimension::Model])" in metrics
+    assert "{BedrockProfiles/Router,Tenant,Model} MetricName=\\\"PromptCacheHit\\\"', 'Average'" in text
+    assert "{BedrockProfiles/Router,Tenant,Model} MetricName=\\\"CacheReadTokens\\\"" in text
+
+
 def test_budget_alarm_fires_when_any_tenant_has_spent_its_budget(template):
     alarm = template["Resources"]["BudgetAlarm"]["Properties"]
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"

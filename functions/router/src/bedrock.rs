@@ -19,7 +19,7 @@ use serde_json::Value;
 use shared::aws::{AwsError, HttpStatus, RegionalClients};
 
 use crate::converse::{
-    BlockStart, ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop,
+    BlockStart, CachePoint, ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop,
     ConverseOutput, ConverseRequest, ConverseResponse, Delta, GuardrailConfig, Message,
     MessageStart, MessageStop, Metrics, ReasoningBlock, ReasoningDelta, ReasoningText, Role,
     StreamEvent, StreamMetadata, SystemBlock, Tool, ToolChoice, ToolResultContent, ToolUseBlock,
@@ -574,8 +574,8 @@ impl TryFrom<ConverseRequest> for SdkParts {
             .map(|b| {
                 Ok(match b {
                     SystemBlock::Text(t) => sdk::SystemContentBlock::Text(t),
-                    SystemBlock::CachePoint(_) => {
-                        sdk::SystemContentBlock::CachePoint(cache_point()?)
+                    SystemBlock::CachePoint(point) => {
+                        sdk::SystemContentBlock::CachePoint(cache_point(&point)?)
                     }
                 })
             })
@@ -606,7 +606,7 @@ impl TryFrom<ConverseRequest> for SdkParts {
                                     .build()
                                     .map_err(build_err)?,
                             ),
-                            Tool::CachePoint(_) => sdk::Tool::CachePoint(cache_point()?),
+                            Tool::CachePoint(point) => sdk::Tool::CachePoint(cache_point(&point)?),
                         })
                     })
                     .collect::<Result<Vec<_>, BedrockError>>()?;
@@ -666,9 +666,10 @@ impl TryFrom<ConverseRequest> for SdkParts {
     }
 }
 
-fn cache_point() -> Result<sdk::CachePointBlock, BedrockError> {
+fn cache_point(point: &CachePoint) -> Result<sdk::CachePointBlock, BedrockError> {
     sdk::CachePointBlock::builder()
         .r#type(sdk::CachePointType::Default)
+        .set_ttl(point.ttl.as_deref().map(sdk::CacheTtl::from))
         .build()
         .map_err(build_err)
 }
@@ -763,7 +764,7 @@ fn to_sdk_block(b: ContentBlock) -> Result<sdk::ContentBlock, BedrockError> {
                 decode(&b)?,
             ))
         }
-        ContentBlock::CachePoint(_) => sdk::ContentBlock::CachePoint(cache_point()?),
+        ContentBlock::CachePoint(point) => sdk::ContentBlock::CachePoint(cache_point(&point)?),
     })
 }
 

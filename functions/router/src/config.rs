@@ -1,6 +1,6 @@
-//! The router's configuration, read once at cold start: the profile map and the tenants (from
-//! one read of the configuration document), and the router's own environment variables. Any
-//! problem stops the start with a message that says what to fix.
+//! The router's configuration, read once at cold start: the profile map, the tenants, the prices
+//! and the prompt-cache policy (from one read of the configuration document), and the router's
+//! own environment variables. Any problem stops the start with a message that says what to fix.
 
 use shared::config::ProfileConfig;
 use shared::tenants::TenantsConfig;
@@ -36,6 +36,8 @@ pub struct RouterConfig {
     pub prices: shared::prices::PriceTable,
     /// The guardrail of every tenant without its own (`ROUTER_GUARDRAIL`).
     pub guardrail: Option<shared::guardrails::Guardrail>,
+    /// Where cache checkpoints are placed for OpenAI-shaped callers (`promptCache:`).
+    pub prompt_cache: shared::prompt_cache::PromptCachePolicy,
 }
 
 impl RouterConfig {
@@ -52,6 +54,7 @@ impl RouterConfig {
             config: profiles,
             tenants,
             prices,
+            prompt_cache,
         } = shared::tenants::load_with_tenants(&env).map_err(|e| config_error(&e))?;
         Ok(Self {
             auth_mode: AuthMode::parse(env(ENV_AUTH_MODE).as_deref())?,
@@ -64,6 +67,7 @@ impl RouterConfig {
             profiles,
             tenants,
             prices,
+            prompt_cache,
         })
     }
 }

@@ -101,12 +101,24 @@ pub enum ContentBlock {
 pub struct CachePoint {
     #[serde(rename = "type")]
     pub kind: String,
+    /// How long the entry lives (`5m`, `1h`); Bedrock's default (five minutes) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
 }
 
 impl CachePoint {
     pub fn default_point() -> Self {
         Self {
             kind: "default".to_owned(),
+            ttl: None,
+        }
+    }
+
+    /// A checkpoint whose entry lives `ttl` (`5m` or `1h`).
+    pub fn with_ttl(ttl: &str) -> Self {
+        Self {
+            ttl: Some(ttl.to_owned()),
+            ..Self::default_point()
         }
     }
 }

@@ -39,6 +39,9 @@ use crate::routes::{Route, match_route, normalise_path};
 /// Most `requestMetadata` entries Bedrock accepts.
 pub const MAX_METADATA_ENTRIES: usize = 16;
 
+/// A request header with which an OpenAI-shaped caller keeps its prompt out of the cache.
+pub const PROMPT_CACHE_HEADER: &str = "x-router-prompt-cache";
+
 /// The router: cheap to clone, shared by all invocations.
 pub struct Router<B, D> {
     inner: Arc<Inner<B, D>>,
@@ -64,13 +67,17 @@ struct Inner<B, D> {
     spend: std::sync::OnceLock<Arc<crate::spend::RouterSpend>>,
     /// The guardrail of every tenant that names none of its own (`ROUTER_GUARDRAIL`).
     default_guardrail: std::sync::OnceLock<shared::guardrails::Guardrail>,
+    /// The document's `promptCache:` (off everywhere when unset).
+    prompt_cache: std::sync::OnceLock<shared::prompt_cache::PromptCachePolicy>,
 }
 
-/// A tenant's name, the models it may use and the guardrail on every call it makes.
+/// A tenant's name, the models it may use, the guardrail on every call it makes and its say on
+/// prompt caching.
 pub struct TenantSlot<D> {
     pub name: String,
     pub directory: D,
     pub guardrail: Option<shared::guardrails::Guardrail>,
+    pub prompt_cache: shared::prompt_cache::Setting,
 }
 
 /// What a multi-tenant router is made of.
@@ -120,6 +127,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 name: t.name.clone(),
                 directory: directory_for(t),
                 guardrail: t.guardrail.clone(),
+                prompt_cache: t.prompt_cache,
             })
             .collect();
         Self::build(parts, tenants)
@@ -130,6 +138,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             name: shared::tenants::DEFAULT_TENANT.to_owned(),
             directory: parts.shared,
             guardrail: None,
+            prompt_cache: shared::prompt_cache::Setting::default(),
         }];
         tenants.extend(configured);
         Self {
@@ -143,6 +152,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
                 attempts: AttemptRunner::new(parts.retry),
                 spend: std::sync::OnceLock::new(),
                 default_guardrail: std::sync::OnceLock::new(),
+                prompt_cache: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -160,6 +170,13 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
         if let Some(g) = guardrail {
             let _ = self.inner.default_guardrail.set(g);
         }
+        self
+    }
+
+    /// Places prompt-cache checkpoints for OpenAI-shaped callers as `policy` says (the first
+    /// one given wins).
+    pub fn with_prompt_cache(self, policy: shared::prompt_cache::PromptCachePolicy) -> Self {
+        let _ = self.inner.prompt_cache.set(policy);
         self
     }
 
@@ -240,7 +257,7 @@ impl<B: Bedrock, D: Directory> Router<B, D> {
             )),
             Route::Models => dialect::openai::models(&call),
             Route::Model(raw_id) => dialect::openai::model(&call, raw_id),
-            Route::ChatCompletions => dialect::openai::chat(&mut call, body).await,
+            Route::ChatCompletions => dialect::openai::chat(&mut call, req.headers(), body).await,
             Route::Embeddings => dialect::openai::embeddings::embeddings(&mut call, body).await,
             Route::Messages => dialect::anthropic::messages(&mut call, req.headers(), body).await,
             Route::MessagesCountTokens => {
@@ -420,6 +437,42 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 stream_processing_mode: mode,
             });
         }
+    }
+
+    /// Places prompt-cache checkpoints in an OpenAI-shaped caller's Converse request, as the
+    /// document, the model and the tenant say, unless the request opted out with
+    /// `x-router-prompt-cache: off`.
+    pub fn cache_prompt(
+        &mut self,
+        request: &mut ConverseRequest,
+        target: &Target,
+        headers: &http::HeaderMap,
+    ) -> Result<(), RouterError> {
+        let opted_out = match headers.get(PROMPT_CACHE_HEADER) {
+            None => false,
+            Some(v) => match v.to_str().map(str::trim) {
+                Ok(v) if v.eq_ignore_ascii_case("off") => true,
+                Ok(v) if v.eq_ignore_ascii_case("auto") => false,
+                _ => {
+                    return Err(RouterError::invalid(
+                        PROMPT_CACHE_HEADER,
+                        format!(
+                            "header `{PROMPT_CACHE_HEADER}` must be `off` (no cache checkpoints for this request) or `auto` (the configured behaviour)"
+                        ),
+                    ));
+                }
+            },
+        };
+        if let (Some(rules), Some(policy)) =
+            (&target.caps.prompt_caching, self.inner.prompt_cache.get())
+        {
+            let decision = policy.decide(&target.friendly_id, self.tenant.prompt_cache, opted_out);
+            if decision.place {
+                crate::prompt_cache::place(request, rules, decision.ttl);
+            }
+        }
+        self.record.cache_points = crate::prompt_cache::count(request);
+        Ok(())
     }
 
     /// Puts the tenant's guardrail on an InvokeModel call (Bedrock's guardrail headers), in

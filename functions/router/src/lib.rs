@@ -20,6 +20,7 @@
 //! - [`error`]: the one error type and its rendering in each dialect.
 //! - [`metrics`]: one EMF document per request.
 //! - [`spend`]: the cost of every answer, budgets and rate limits before a call.
+//! - [`prompt_cache`]: cache checkpoints placed for callers that cannot place them.
 //! - [`runtime`]: the Lambda runtime loop that survives a dropped response connection.
 
 /// The CloudWatch namespace of every metric the router emits.
@@ -39,6 +40,7 @@ pub mod eventstream;
 pub mod handler;
 pub mod metrics;
 pub mod profiles;
+pub mod prompt_cache;
 pub mod relay;
 pub mod routes;
 pub mod runtime;

@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
         keys_secret,
         prices,
         guardrail,
+        prompt_cache,
     } = RouterConfig::from_env()?;
     let sdk = shared::aws::load_sdk_config().await;
     if let Some(secret) = keys_secret {
@@ -67,7 +68,8 @@ async fn main() -> Result<(), Error> {
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
     )
     .with_spend(Arc::new(spend))
-    .with_default_guardrail(guardrail);
+    .with_default_guardrail(guardrail)
+    .with_prompt_cache(prompt_cache);
     router::runtime::serve(service_fn(move |request| {
         let router = router.clone();
         async move { Ok::<_, Infallible>(router.handle(request).await) }

@@ -73,6 +73,9 @@ pub struct RequestRecord {
     /// Prompt tokens read from and written to Bedrock's prompt cache.
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Prompt-cache checkpoints the request carried to Bedrock (the router's and the caller's),
+    /// where the router knows them.
+    pub cache_points: u8,
     /// Betas, fields and values the router dropped or changed so the target takes the request
     /// (`x-router-dropped`), and how many.
     pub adjusted: Option<String>,
@@ -99,6 +102,7 @@ impl RequestRecord {
             output_tokens: 0,
             cache_read_tokens: 0,
             cache_write_tokens: 0,
+            cache_points: 0,
             adjusted: None,
             adjustments: 0,
             streamed: false,
@@ -171,6 +175,12 @@ impl RequestRecord {
                 self.cache_write_tokens as f64,
             )?
             .metric("Adjustments", Unit::Count, f64::from(self.adjustments))?;
+        if self.cache_points > 0 {
+            // 1 when a cacheable request read from the cache: its average per tenant and model
+            // is the cache hit rate, with the same dimensions as the token counts.
+            let hit = if self.cache_read_tokens > 0 { 1.0 } else { 0.0 };
+            doc = doc.metric("PromptCacheHit", Unit::Count, hit)?;
+        }
         if let Some(ttft) = self.first_token {
             doc = doc.metric("TimeToFirstToken", Unit::Milliseconds, ms(ttft))?;
         }

@@ -28,6 +28,7 @@ async fn main() -> Result<(), Error> {
         config,
         tenants,
         prices,
+        ..
     } = shared::tenants::load_with_tenants(|k| std::env::var(k).ok())
         .map_err(|e| VerifierError::Config(e.to_string()))?;
     let mut map = tenants.classification_map(&config);

@@ -274,7 +274,7 @@ impl Translator<'_> {
     /// dropped and named.
     fn cache(&mut self, cache_control: Option<Value>) -> bool {
         match cache_control {
-            Some(_) if self.target.caps.prompt_caching => true,
+            Some(_) if self.target.caps.prompt_caching.is_some() => true,
             Some(_) => {
                 self.dropped.insert("cache_control".into());
                 false
@@ -740,7 +740,8 @@ mod tests {
         caps.tool_use = true;
         caps.image_input = true;
         caps.document_input = true;
-        caps.prompt_caching = true;
+        caps.prompt_caching =
+            shared::catalog::capabilities_for("amazon.nova-pro-v1:0").prompt_caching;
         caps.max_output_tokens = 10000;
         Target {
             friendly_id: "nova".into(),

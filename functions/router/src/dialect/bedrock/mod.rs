@@ -149,7 +149,7 @@ pub(super) fn check_native(request: &ConverseRequest, target: &Target) -> Result
                         }
                     }
                 }
-                ContentBlock::CachePoint(_) if !caps.prompt_caching => {
+                ContentBlock::CachePoint(_) if caps.prompt_caching.is_none() => {
                     return Err(unsupported(
                         "prompt caching",
                         &param,
@@ -171,7 +171,7 @@ pub(super) fn check_native(request: &ConverseRequest, target: &Target) -> Result
                     "system text blocks must not be empty",
                 ));
             }
-            SystemBlock::CachePoint(_) if !caps.prompt_caching => {
+            SystemBlock::CachePoint(_) if caps.prompt_caching.is_none() => {
                 return Err(unsupported(
                     "prompt caching",
                     &format!("system[{i}]"),
@@ -182,7 +182,7 @@ pub(super) fn check_native(request: &ConverseRequest, target: &Target) -> Result
         }
     }
     if let Some(tc) = &request.tool_config
-        && !caps.prompt_caching
+        && caps.prompt_caching.is_none()
         && tc.tools.iter().any(|t| matches!(t, Tool::CachePoint(_)))
     {
         return Err(unsupported(

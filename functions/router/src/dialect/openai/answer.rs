@@ -21,12 +21,18 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
     }
 }
 
+/// OpenAI counts cached tokens inside `prompt_tokens` (`prompt_tokens_details.cached_tokens`
+/// read from the cache, `cache_write_tokens` written to it); Converse counts them beside
+/// `inputTokens`, so they are added back.
 fn usage_json(u: &Usage) -> Value {
+    let read = u.cache_read_input_tokens.unwrap_or(0);
+    let written = u.cache_write_input_tokens.unwrap_or(0);
+    let prompt = u.input_tokens + read + written;
     json!({
-        "prompt_tokens": u.input_tokens,
+        "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
-        "total_tokens": u.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cache_read_input_tokens.unwrap_or(0)},
+        "total_tokens": u.total_tokens.max(prompt + u.output_tokens),
+        "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": written},
     })
 }
 
@@ -165,7 +171,7 @@ pub fn caps_json(caps: &Caps) -> Value {
         "document_input": caps.document_input,
         "family": caps.family,
         "reasoning": caps.reasoning.is_some(),
-        "prompt_caching": caps.prompt_caching,
+        "prompt_caching": caps.prompt_caching.is_some(),
         "json_schema_output": caps.json_schema_output,
         "max_output_tokens": caps.max_output_tokens,
     })

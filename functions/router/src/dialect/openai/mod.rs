@@ -1043,7 +1043,7 @@ impl<'a> Conversation<'a> {
                     }
                     if let Some(cc) = get(obj, "cache_control") {
                         as_object(&format!("{p}.cache_control"), cc)?;
-                        if !self.target.caps.prompt_caching {
+                        if self.target.caps.prompt_caching.is_none() {
                             return Err(unsupported(
                                 self.target,
                                 "prompt caching",
@@ -1309,7 +1309,10 @@ pub(crate) mod tests_support {
             reasoning: Some(ReasoningShape::AnthropicThinking {
                 min_budget_tokens: 1024,
             }),
-            prompt_caching: true,
+            prompt_caching: shared::catalog::capabilities_for(
+                "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            )
+            .prompt_caching,
             sampling: SamplingRule::TemperatureOrTopP,
             max_output_tokens: 64000,
             json_schema_output: true,

@@ -66,11 +66,13 @@ fn listed<D: Directory>(dir: &D) -> Vec<Value> {
 /// `POST /v1/chat/completions`.
 pub async fn chat<B: Bedrock, D: Directory>(
     call: &mut Call<'_, B, D>,
+    headers: &http::HeaderMap,
     body: &[u8],
 ) -> Result<Reply, RouterError> {
     let chat = parse_chat_request(call.json_body(body)?)?;
     let target = call.target(&chat.model).await?;
     let mut request = to_converse(&chat, &target)?;
+    call.cache_prompt(&mut request, &target, headers)?;
     call.attribute(&mut request, &target)?;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = chrono::Utc::now().timestamp();
