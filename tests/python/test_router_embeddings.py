@@ -1,7 +1,8 @@
 """`POST /v1/embeddings` through a team's profiles, under `cargo lambda watch`, driven by the
 official `openai` SDK's `embeddings.create`: one string, a batch larger than one InvokeModel call
-takes (split, answered in the input's order), base64, `dimensions`; the vectors have the model's
-size, and the invocation logs (moto) name only the team's profile ARNs.
+takes (split, answered in the input's order), base64, `dimensions`, for Titan, Cohere and Nova
+Multimodal Embeddings; the vectors have the model's size, and the invocation logs (moto) name
+only the team's profile ARNs.
 """
 
 import base64
@@ -17,6 +18,7 @@ from router_harness import (REGION, bedrock_client, enable_invocation_logs,
 
 TITAN = "amazon.titan-embed-text-v2:0"
 COHERE = "cohere.embed-v4:0"
+NOVA = "amazon.nova-2-multimodal-embeddings-v1:0"
 KEY = "sk-embeddings-team"
 
 
@@ -33,9 +35,10 @@ def stack(moto):
     try:
         logs, group = enable_invocation_logs(emulator, moto)
         arns = {TITAN: profile_for(emulator, "team-titan", TITAN),
-                COHERE: profile_for(emulator, "team-cohere", COHERE)}
+                COHERE: profile_for(emulator, "team-cohere", COHERE),
+                NOVA: profile_for(emulator, "team-nova", NOVA)}
         config = {
-            "models": [TITAN, COHERE],
+            "models": [TITAN, COHERE, NOVA],
             "defaultRegion": REGION,
             "tenants": {"team-a": {"apiKeys": [hashlib.sha256(KEY.encode()).hexdigest()],
                                    "inferenceProfiles": arns}},
@@ -67,6 +70,21 @@ def test_a_batch_larger_than_one_call_is_split_and_kept_in_order(stack):
     single = client(stack).embeddings.create(model=COHERE, input=texts[150])
     assert single.data[0].embedding == out.data[150].embedding
     assert out.data[0].embedding != out.data[150].embedding
+
+
+def test_nova_multimodal_embeds_each_text_at_the_asked_size(stack):
+    texts = ["a contract clause", "an invoice line", "a contract clause"]
+    out = client(stack).embeddings.create(model=NOVA, input=texts, dimensions=384)
+    assert [d.index for d in out.data] == [0, 1, 2]
+    assert all(len(d.embedding) == 384 for d in out.data)
+    assert out.data[0].embedding == out.data[2].embedding != out.data[1].embedding
+    default = client(stack).embeddings.create(model=NOVA, input="a contract clause")
+    assert len(default.data[0].embedding) == 3072
+    with pytest.raises(openai.BadRequestError) as e:
+        client(stack).embeddings.create(model=NOVA, input="x", dimensions=512)
+    assert "3072, 1024, 384, 256" in str(e.value)
+    models = {m.id: m for m in client(stack).models.list().data}
+    assert models[NOVA].model_extra["capabilities"]["embeddings"]["dimensions"] == [3072, 1024, 384, 256]
 
 
 def test_base64_vectors_decode_to_the_float_ones(stack):

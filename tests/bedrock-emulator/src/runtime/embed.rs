@@ -1,4 +1,5 @@
-//! Embedding models on InvokeModel: Titan Text Embeddings V2 and Cohere Embed v3/v4, validated
+//! Embedding models on InvokeModel: Titan Text Embeddings V2, Cohere Embed v3/v4 and Nova
+//! Multimodal Embeddings (text), validated
 //! with their documented limits and answered with deterministic vectors (seeded by a digest of
 //! each text), so the same text always embeds to the same vector.
 
@@ -16,6 +17,20 @@ const COHERE_V3_MAX_CHARS: usize = 2048;
 /// Longest Titan V2 input, in characters (the 8192-token limit is checked too).
 const TITAN_MAX_CHARS: usize = 50_000;
 const TITAN_MAX_TOKENS: u32 = 8192;
+/// Nova Multimodal Embeddings' context, in tokens.
+const NOVA_MAX_TOKENS: u32 = 8192;
+const NOVA_SCHEMA: &str = "nova-multimodal-embed-v1";
+const NOVA_PURPOSES: [&str; 9] = [
+    "GENERIC_INDEX",
+    "GENERIC_RETRIEVAL",
+    "TEXT_RETRIEVAL",
+    "IMAGE_RETRIEVAL",
+    "VIDEO_RETRIEVAL",
+    "DOCUMENT_RETRIEVAL",
+    "AUDIO_RETRIEVAL",
+    "CLASSIFICATION",
+    "CLUSTERING",
+];
 
 /// What to embed and how, kept on the prompt for the response.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -207,12 +222,116 @@ fn cohere(body: &Value, v4: bool) -> Result<EmbedRequest, Fail> {
     })
 }
 
+/// Nova's synchronous request: `SINGLE_EMBEDDING` of one text (`value`; media and S3 sources
+/// are the asynchronous API's and a multimodal caller's, not served here).
+fn nova(body: &Value) -> Result<EmbedRequest, Fail> {
+    only_keys(
+        body,
+        &["schemaVersion", "taskType", "singleEmbeddingParams"],
+    )?;
+    if let Some(v) = body.get("schemaVersion") {
+        one_of(v, "schemaVersion", &[NOVA_SCHEMA])?;
+    }
+    let task = body
+        .get("taskType")
+        .ok_or_else(|| malformed("#: required key [taskType] not found"))?;
+    if task.as_str() == Some("SEGMENTED_EMBEDDING") {
+        return Err(Fail::validation(
+            "SEGMENTED_EMBEDDING is only supported with the asynchronous API (StartAsyncInvoke); use SINGLE_EMBEDDING with InvokeModel.",
+        ));
+    }
+    one_of(task, "taskType", &["SINGLE_EMBEDDING"])?;
+    let params = body
+        .get("singleEmbeddingParams")
+        .ok_or_else(|| malformed("#: required key [singleEmbeddingParams] not found"))?;
+    if !params.is_object() {
+        return Err(malformed(
+            "#/singleEmbeddingParams: expected type: JSONObject",
+        ));
+    }
+    only_keys(
+        params,
+        &[
+            "embeddingPurpose",
+            "embeddingDimension",
+            "text",
+            "image",
+            "audio",
+            "video",
+        ],
+    )
+    .map_err(|_| malformed("#/singleEmbeddingParams: extraneous key is not permitted"))?;
+    one_of(
+        params.get("embeddingPurpose").ok_or_else(|| {
+            malformed("#/singleEmbeddingParams: required key [embeddingPurpose] not found")
+        })?,
+        "singleEmbeddingParams/embeddingPurpose",
+        &NOVA_PURPOSES,
+    )?;
+    let dimensions = match params.get("embeddingDimension") {
+        None => 3072,
+        Some(d) => match d.as_u64() {
+            Some(n @ (256 | 384 | 1024 | 3072)) => n as usize,
+            _ => {
+                return Err(malformed(&format!(
+                    "#/singleEmbeddingParams/embeddingDimension: {d} is not a valid enum value"
+                )));
+            }
+        },
+    };
+    let media: Vec<&str> = ["text", "image", "audio", "video"]
+        .into_iter()
+        .filter(|k| params.get(*k).is_some())
+        .collect();
+    if media.len() != 1 {
+        return Err(malformed(&format!(
+            "#/singleEmbeddingParams: exactly one of [text, image, audio, video] is required, found {}",
+            media.len()
+        )));
+    }
+    let text = params.get("text").ok_or_else(|| {
+        Fail::validation("The local Bedrock embeds text only; send singleEmbeddingParams.text.")
+    })?;
+    only_keys(text, &["truncationMode", "value", "source"])?;
+    let mode = one_of(
+        text.get("truncationMode").ok_or_else(|| {
+            malformed("#/singleEmbeddingParams/text: required key [truncationMode] not found")
+        })?,
+        "singleEmbeddingParams/text/truncationMode",
+        &["START", "END", "NONE"],
+    )?;
+    let value = text
+        .get("value")
+        .ok_or_else(|| malformed("#/singleEmbeddingParams/text: required key [value] not found"))?
+        .as_str()
+        .ok_or_else(|| malformed("#/singleEmbeddingParams/text/value: expected type: String"))?;
+    if value.is_empty() {
+        return Err(malformed(
+            "#/singleEmbeddingParams/text/value: expected minLength: 1, actual: 0",
+        ));
+    }
+    let tokens = responder::count_tokens(value);
+    if tokens > NOVA_MAX_TOKENS && mode == "NONE" {
+        return Err(Fail::validation(format!(
+            "Input text exceeds the maximum of {NOVA_MAX_TOKENS} tokens ({tokens} tokens) and truncationMode is NONE; shorten the text or set truncationMode to START or END."
+        )));
+    }
+    Ok(EmbedRequest {
+        texts: vec![value.to_string()],
+        dimensions,
+        normalize: true,
+        types: vec!["float".to_string()],
+        by_type: false,
+    })
+}
+
 /// Parses an embedding body into a prompt whose texts give the input-token count.
 pub fn parse(body: &Value, embedder: Embedder) -> Result<Prompt, Fail> {
     let request = match embedder {
         Embedder::TitanV2 => titan(body)?,
         Embedder::CohereV3 => cohere(body, false)?,
         Embedder::CohereV4 => cohere(body, true)?,
+        Embedder::NovaMultimodal => nova(body)?,
     };
     Ok(Prompt {
         texts: request.texts.clone(),
@@ -304,6 +423,9 @@ pub fn response(embedder: Embedder, request: &EmbedRequest, input_tokens: u32, i
             }
             json!({"embedding": v, "embeddingsByType": by_type, "inputTextTokenCount": input_tokens})
         }
+        Embedder::NovaMultimodal => json!({
+            "embeddings": [{"embeddingType": "TEXT", "embedding": vectors[0]}],
+        }),
         Embedder::CohereV3 | Embedder::CohereV4 => {
             let embeddings = if request.by_type {
                 let mut by_type = serde_json::Map::new();
@@ -356,6 +478,69 @@ mod tests {
                 parse(&bad, Embedder::TitanV2).unwrap_err().code,
                 "ValidationException"
             );
+        }
+    }
+
+    #[test]
+    fn nova_embeds_one_text_of_a_listed_dimension_with_a_purpose() {
+        let body = |params: Value| {
+            json!({"schemaVersion": "nova-multimodal-embed-v1", "taskType": "SINGLE_EMBEDDING",
+                   "singleEmbeddingParams": params})
+        };
+        let ok = body(
+            json!({"embeddingPurpose": "GENERIC_INDEX", "embeddingDimension": 384,
+                             "text": {"truncationMode": "END", "value": "hello world"}}),
+        );
+        let request = parse(&ok, Embedder::NovaMultimodal)
+            .unwrap()
+            .embedding
+            .unwrap();
+        let out = response(Embedder::NovaMultimodal, &request, 2, "id");
+        assert_eq!(out["embeddings"][0]["embeddingType"], "TEXT");
+        assert_eq!(
+            out["embeddings"][0]["embedding"].as_array().unwrap().len(),
+            384
+        );
+        let default = body(
+            json!({"embeddingPurpose": "CLUSTERING", "text": {"truncationMode": "NONE", "value": "x"}}),
+        );
+        let request = parse(&default, Embedder::NovaMultimodal)
+            .unwrap()
+            .embedding
+            .unwrap();
+        assert_eq!(request.dimensions, 3072);
+        let long = "word ".repeat(9000);
+        for (bad, expected) in [
+            (
+                body(
+                    json!({"embeddingPurpose": "GENERIC_INDEX", "embeddingDimension": 512, "text": {"truncationMode": "END", "value": "x"}}),
+                ),
+                "embeddingDimension: 512 is not a valid enum value",
+            ),
+            (
+                body(
+                    json!({"embeddingPurpose": "SEARCH", "text": {"truncationMode": "END", "value": "x"}}),
+                ),
+                "embeddingPurpose: \"SEARCH\" is not a valid enum value",
+            ),
+            (
+                body(json!({"embeddingPurpose": "GENERIC_INDEX", "text": {"value": "x"}})),
+                "required key [truncationMode]",
+            ),
+            (
+                body(
+                    json!({"embeddingPurpose": "GENERIC_INDEX", "text": {"truncationMode": "NONE", "value": long}}),
+                ),
+                "exceeds the maximum of 8192 tokens",
+            ),
+            (
+                json!({"taskType": "SEGMENTED_EMBEDDING", "singleEmbeddingParams": {}}),
+                "only supported with the asynchronous API",
+            ),
+            (json!({"inputText": "x"}), "extraneous key [inputText]"),
+        ] {
+            let e = parse(&bad, Embedder::NovaMultimodal).unwrap_err();
+            assert!(e.message.contains(expected), "{expected}: {}", e.message);
         }
     }
 

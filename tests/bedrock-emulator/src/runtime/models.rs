@@ -16,6 +16,8 @@ pub enum Embedder {
     TitanV2,
     CohereV3,
     CohereV4,
+    /// `amazon.nova-2-multimodal-embeddings-v1:0` (text only here).
+    NovaMultimodal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +191,16 @@ pub fn capabilities(foundation_model_id: &str) -> Capabilities {
     if let Some(rest) = id.strip_prefix("anthropic.") {
         return anthropic(rest);
     }
+    let embedder = match id {
+        "amazon.titan-embed-text-v2:0" => Some(Embedder::TitanV2),
+        "cohere.embed-english-v3" | "cohere.embed-multilingual-v3" => Some(Embedder::CohereV3),
+        "cohere.embed-v4:0" => Some(Embedder::CohereV4),
+        "amazon.nova-2-multimodal-embeddings-v1:0" => Some(Embedder::NovaMultimodal),
+        _ => None,
+    };
+    if let Some(e) = embedder {
+        return plain(Family::Embedding(e), 0);
+    }
     if let Some(rest) = id.strip_prefix("amazon.nova") {
         let nova2 = rest.starts_with("-2");
         return Capabilities {
@@ -196,15 +208,6 @@ pub fn capabilities(foundation_model_id: &str) -> Capabilities {
             cache_min_tokens: Some(1024),
             ..plain(Family::Nova, if nova2 { 65_536 } else { 10_000 })
         };
-    }
-    let embedder = match id {
-        "amazon.titan-embed-text-v2:0" => Some(Embedder::TitanV2),
-        "cohere.embed-english-v3" | "cohere.embed-multilingual-v3" => Some(Embedder::CohereV3),
-        "cohere.embed-v4:0" => Some(Embedder::CohereV4),
-        _ => None,
-    };
-    if let Some(e) = embedder {
-        return plain(Family::Embedding(e), 0);
     }
     if id.starts_with("meta.llama") {
         return plain(Family::Llama, 2_048);

@@ -1,5 +1,6 @@
 //! `POST /v1/embeddings`: OpenAI's embeddings request turned into the embedding model's own
-//! InvokeModel bodies (Titan Text Embeddings V2, Cohere Embed v3 and v4), split to each
+//! InvokeModel bodies (Titan Text Embeddings V2, Cohere Embed v3 and v4, Nova Multimodal
+//! Embeddings for text), split to each
 //! model's documented batch limit, sent with bounded concurrency through the tenant's profile,
 //! and answered in the input's order.
 
@@ -28,6 +29,9 @@ pub enum Embedder {
     CohereV3,
     /// `cohere.embed-v4:0`: up to 96 texts, 256, 512, 1024 or 1536 dimensions.
     CohereV4,
+    /// `amazon.nova-2-multimodal-embeddings-v1:0`: one text per call (InvokeModel's
+    /// `SINGLE_EMBEDDING`), 3072, 1024, 384 or 256 dimensions.
+    NovaMultimodal,
 }
 
 impl Embedder {
@@ -42,6 +46,8 @@ impl Embedder {
             Some(Self::CohereV3)
         } else if m.contains("cohere.embed-v4") {
             Some(Self::CohereV4)
+        } else if m.contains("nova-2-multimodal-embeddings") {
+            Some(Self::NovaMultimodal)
         } else {
             None
         }
@@ -50,7 +56,7 @@ impl Embedder {
     /// Texts one InvokeModel call takes.
     pub fn batch_limit(self) -> usize {
         match self {
-            Self::TitanV2 => 1,
+            Self::TitanV2 | Self::NovaMultimodal => 1,
             Self::CohereV3 | Self::CohereV4 => 96,
         }
     }
@@ -61,6 +67,7 @@ impl Embedder {
             Self::TitanV2 => &[1024, 512, 256],
             Self::CohereV3 => &[1024],
             Self::CohereV4 => &[1536, 1024, 512, 256],
+            Self::NovaMultimodal => &[3072, 1024, 384, 256],
         }
     }
 
@@ -93,11 +100,24 @@ impl Embedder {
                 "embedding_types": ["float"],
                 "output_dimension": dimensions,
             }),
+            // Indexing, as Cohere's `search_document`: an OpenAI caller embeds documents and
+            // queries alike and Nova documents GENERIC_INDEX as the general-purpose choice. A
+            // text over the model's 8K tokens is refused (`NONE`), as OpenAI refuses one,
+            // rather than embedded truncated without a word.
+            Self::NovaMultimodal => json!({
+                "schemaVersion": "nova-multimodal-embed-v1",
+                "taskType": "SINGLE_EMBEDDING",
+                "singleEmbeddingParams": {
+                    "embeddingPurpose": "GENERIC_INDEX",
+                    "embeddingDimension": dimensions,
+                    "text": {"truncationMode": "NONE", "value": texts[0]},
+                },
+            }),
         }
     }
 
-    /// The vectors and input tokens of one batch's answer. Cohere's body carries no token
-    /// count, so its texts are counted the way the router estimates tokens elsewhere.
+    /// The vectors and input tokens of one batch's answer. Cohere's and Nova's bodies carry no
+    /// token count, so their texts are counted the way the router estimates tokens elsewhere.
     fn read(self, texts: &[String], body: &[u8]) -> Result<(Vec<Vec<f32>>, u64), RouterError> {
         let bad =
             |detail: &str| RouterError::Internal(format!("the embedding model's answer {detail}"));
@@ -132,12 +152,20 @@ impl Embedder {
                 }
                 Ok((vectors, estimate_tokens(texts)))
             }
+            Self::NovaMultimodal => {
+                let vector = value
+                    .pointer("/embeddings/0/embedding")
+                    .ok_or_else(|| bad("has no `embeddings[0].embedding`"))?;
+                let vector: Vec<f32> = serde_json::from_value(vector.clone())
+                    .map_err(|_| bad("has an `embedding` that is not a list of numbers"))?;
+                Ok((vec![vector], estimate_tokens(texts)))
+            }
         }
     }
 }
 
-/// About four characters a token, at least one a text: Cohere on InvokeModel reports no count
-/// in its body.
+/// About four characters a token, at least one a text: Cohere and Nova on InvokeModel report no
+/// count in their bodies.
 fn estimate_tokens(texts: &[String]) -> u64 {
     texts
         .iter()
@@ -315,7 +343,7 @@ pub async fn embeddings<B: Bedrock, D: Directory>(
         RouterError::invalid(
             "model",
             format!(
-                "`{}` (model `{base}`) does not embed; the embedding models are Titan Text Embeddings V2 and Cohere Embed v3 and v4 (see `capabilities.embeddings` in GET /v1/models)",
+                "`{}` (model `{base}`) does not embed; the embedding models are Titan Text Embeddings V2, Cohere Embed v3 and v4 and Nova Multimodal Embeddings (see `capabilities.embeddings` in GET /v1/models)",
                 target.friendly_id
             ),
         )
@@ -452,7 +480,44 @@ mod tests {
             Embedder::of("us.cohere.embed-v4:0"),
             Some(Embedder::CohereV4)
         );
+        assert_eq!(
+            Embedder::of("amazon.nova-2-multimodal-embeddings-v1:0"),
+            Some(Embedder::NovaMultimodal)
+        );
         assert_eq!(Embedder::of("amazon.nova-pro-v1:0"), None);
+    }
+
+    #[test]
+    fn nova_gets_one_text_per_call_with_its_dimension_and_answers_one_vector() {
+        let bodies = batches(Embedder::NovaMultimodal, &texts(2), 384);
+        assert_eq!(bodies.len(), 2);
+        let second: Value = serde_json::from_slice(&bodies[1]).unwrap();
+        assert_eq!(
+            second,
+            json!({"schemaVersion": "nova-multimodal-embed-v1", "taskType": "SINGLE_EMBEDDING",
+                   "singleEmbeddingParams": {"embeddingPurpose": "GENERIC_INDEX", "embeddingDimension": 384,
+                                             "text": {"truncationMode": "NONE", "value": "text 1"}}})
+        );
+        assert_eq!(
+            dimensions_for(Embedder::NovaMultimodal, "n", None).unwrap(),
+            3072
+        );
+        assert!(dimensions_for(Embedder::NovaMultimodal, "n", Some(512)).is_err());
+        let answer = InvokeResponse {
+            body: Bytes::from(
+                r#"{"embeddings":[{"embeddingType":"TEXT","embedding":[0.5,-0.5]}]}"#,
+            ),
+            content_type: "application/json".into(),
+        };
+        let one = EmbeddingsRequest {
+            model: "n".into(),
+            texts: texts(1),
+            encoding_format: EncodingFormat::Float,
+            dimensions: None,
+        };
+        let (data, tokens) = assemble(Embedder::NovaMultimodal, &one, 2, &[answer]).unwrap();
+        assert_eq!(data[0]["embedding"], json!([0.5, -0.5]));
+        assert_eq!(tokens, estimate_tokens(&one.texts));
     }
 
     #[test]
