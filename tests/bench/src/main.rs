@@ -9,6 +9,7 @@
 mod budget_bench;
 mod cli_bench;
 mod cpu;
+mod embeddings_bench;
 mod error;
 mod harness;
 mod load;
@@ -226,6 +227,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
     if stage("anthropic messages (in-process)") {
         let r = rt.block_on(messages_bench::messages(&stack, plan.counts));
         section(&mut rows, &mut failures, "anthropic messages", r);
+    }
+    if stage("embeddings (in-process)") {
+        let r = rt.block_on(embeddings_bench::embeddings(&stack, plan.counts));
+        section(&mut rows, &mut failures, "embeddings", r);
     }
     if stage("throughput") {
         let r = rt.block_on(router_bench::throughput(&stack, plan.counts));
