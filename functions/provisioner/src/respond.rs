@@ -101,6 +101,7 @@ impl Responder {
         Responder {
             connector: Connector::builder()
                 .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(shared::aws::tls_context())
                 .build(),
         }
     }
