@@ -44,6 +44,8 @@ pub struct Answer {
 struct Shared {
     events: Mutex<mpsc::Receiver<(String, String)>>,
     answers: mpsc::UnboundedSender<Answer>,
+    /// When the function first asked for an event: the end of its init, as Lambda counts it.
+    first_poll: std::sync::Mutex<Option<Instant>>,
 }
 
 /// A running Runtime API on loopback.
@@ -51,6 +53,7 @@ pub struct RuntimeApi {
     pub addr: SocketAddr,
     events: mpsc::Sender<(String, String)>,
     answers: mpsc::UnboundedReceiver<Answer>,
+    shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -130,6 +133,11 @@ async fn serve(shared: Arc<Shared>, req: http::Request<Incoming>) -> http::Respo
         .unwrap_or_default();
     match route(&path) {
         RouteKind::Next => {
+            shared
+                .first_poll
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(at);
             let next = shared.events.lock().await.recv().await;
             let Some((id, event)) = next else {
                 return reply(410, "{}");
@@ -198,8 +206,11 @@ impl RuntimeApi {
         let shared = Arc::new(Shared {
             events: Mutex::new(events_rx),
             answers: answers_tx,
+            first_poll: std::sync::Mutex::new(None),
         });
+        let serving = Arc::clone(&shared);
         let server = tokio::spawn(async move {
+            let shared = serving;
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
@@ -218,8 +229,18 @@ impl RuntimeApi {
             addr,
             events: events_tx,
             answers: answers_rx,
+            shared,
             server,
         })
+    }
+
+    /// When the function first polled for an event (its init ended), if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self
+            .shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn url(&self) -> String {

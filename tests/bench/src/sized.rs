@@ -85,6 +85,8 @@ fn event(f: &Function, mb: u32, life: usize, i: usize) -> String {
 
 struct Life {
     cold_ms: f64,
+    /// Spawn → the first poll for an event: what Lambda reports as Init Duration.
+    init_ms: f64,
     warm_ms: Vec<f64>,
     errors: usize,
     first_error: Option<String>,
@@ -117,6 +119,7 @@ async fn life_in(
     );
     let mut life = Life {
         cold_ms: f64::NAN,
+        init_ms: f64::NAN,
         warm_ms: vec![],
         errors: 0,
         first_error: None,
@@ -129,6 +132,9 @@ async fn life_in(
             .await?;
         if i == 0 {
             life.cold_ms = (answer.at - start).as_secs_f64() * 1e3;
+            if let Some(polled) = api.first_poll() {
+                life.init_ms = (polled - start).as_secs_f64() * 1e3;
+            }
         } else {
             life.warm_ms.push((answer.at - sent).as_secs_f64() * 1e3);
         }
@@ -192,7 +198,8 @@ pub async fn sized(
                 );
                 continue;
             }
-            let (mut cold, mut warm, mut errors, mut first_error) = (vec![], vec![], 0, None);
+            let (mut cold, mut init, mut warm, mut errors, mut first_error) =
+                (vec![], vec![], vec![], 0, None);
             for life_index in 0..repeats {
                 let mut api = RuntimeApi::start().await?;
                 let mut all = functions(root, stack, &api)?;
@@ -202,6 +209,7 @@ pub async fn sized(
                 }
                 let life = life_in(&group, &binary, &f, &mut api, mb, life_index, requests).await?;
                 cold.push(life.cold_ms);
+                init.push(life.init_ms);
                 warm.extend(life.warm_ms);
                 errors += life.errors;
                 if first_error.is_none() {
@@ -221,6 +229,18 @@ pub async fn sized(
                     .values(&cold)
                     .target(Target::at_most(150.0))
                     .note(answered),
+            );
+            // The split of that time: init (Lambda's Init Duration) and the first invocation.
+            let first: Vec<f64> = cold.iter().zip(&init).map(|(c, i)| c - i).collect();
+            rows.push(
+                Row::new(s, format!("{mb} MB {name} of which init"), "ms")
+                    .values(&init)
+                    .note("spawn → first poll for an event"),
+            );
+            rows.push(
+                Row::new(s, format!("{mb} MB {name} of which first invocation"), "ms")
+                    .values(&first)
+                    .note("event handed out → answer, the first calls on new connections"),
             );
             if warm.is_empty() {
                 continue;
