@@ -469,7 +469,9 @@ class LocalStack:
                     "availableRegions": ["us-east-1"],
                     "allowedInferenceRegions": ["us-east-1", "us-east-2", "us-west-2"],
                 }
-            }
+            },
+            # Product-only (LibreChat ignores it): the router caches long prompts of OpenAI callers.
+            "promptCache": {"mode": "auto"},
         }
         # JSON is YAML: LibreChat and the functions read this file alike.
         (STATE_DIR / "profiles.yaml").write_text(json.dumps(document, indent=2) + "\n")
