@@ -1,18 +1,31 @@
-//! OpenAI chat-completions ⇄ Converse. This file parses a request and shapes its Converse
-//! body; [`answer`] shapes the answers and [`route`] serves the routes.
+//! OpenAI chat-completions ⇄ Converse. This file translates a request into its Converse body;
+//! [`request`] holds the request's typed shapes, [`answer`] shapes the answers and [`route`]
+//! serves the routes.
 //!
-//! Parsing is field by field so each refusal names the parameter at fault (`messages[2].content`),
-//! and shaping is decided by the target's capabilities: a feature the model cannot take is a 400
-//! that says so, never a silent drop.
+//! Each top-level parameter is read into its typed shape when the translation reaches it, so a
+//! refusal names the parameter at fault (`messages[2].content`), and a body with several faults
+//! is refused for the first one met: the model is routed before the messages are read, and the
+//! parameters Bedrock cannot honour are refused before anything else is judged. A parameter is
+//! read whole, so a wrong JSON type anywhere in it (say in the fifth message) is named before
+//! what its values mean (an image for a text-only model in the first). Shaping is decided by the
+//! target's capabilities: a feature the model cannot take is a 400 that says so, never a silent
+//! drop.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 
 use shared::catalog::{Effort, ReasoningShape};
 use shared::json::type_name;
 
+use self::request::{
+    Content, FilePart, Flag, ImageUrl, ImageUrlObject, JsonSchemaFormat, JsonSchemaSpec, List,
+    Loose, Object, Part, Real, ResponseFormatKind, Stop, StreamOptions, Text, ToolCall,
+    ToolDefinition, Turn, UnsupportedParameters, field, read,
+};
 use crate::caps::Target;
 use crate::converse::{
     BytesSource, CachePoint, ContentBlock, ConverseRequest, DocumentBlock, Empty, ImageBlock,
@@ -24,6 +37,7 @@ use crate::error::RouterError;
 
 mod answer;
 pub mod embeddings;
+mod request;
 mod route;
 
 pub use answer::{ChunkTranslator, caps_json, finish_reason, from_converse};
@@ -87,35 +101,11 @@ const KNOWN_KEYS: &[&str] = &[
     "web_search_options",
 ];
 
-fn wrong_type(param: &str, expected: &str, got: &Value) -> RouterError {
-    RouterError::invalid(
-        param,
-        format!("`{param}` must be {expected}, got {}", type_name(got)),
-    )
+fn required(param: &str, detail: &str) -> RouterError {
+    RouterError::invalid(param, format!("`{param}` is required{detail}"))
 }
 
-fn as_str<'a>(param: &str, v: &'a Value) -> Result<&'a str, RouterError> {
-    v.as_str().ok_or_else(|| wrong_type(param, "a string", v))
-}
-
-fn as_bool(param: &str, v: &Value) -> Result<bool, RouterError> {
-    v.as_bool().ok_or_else(|| wrong_type(param, "a boolean", v))
-}
-
-fn as_object<'a>(param: &str, v: &'a Value) -> Result<&'a Map<String, Value>, RouterError> {
-    v.as_object()
-        .ok_or_else(|| wrong_type(param, "an object", v))
-}
-
-fn as_array<'a>(param: &str, v: &'a Value) -> Result<&'a Vec<Value>, RouterError> {
-    v.as_array().ok_or_else(|| wrong_type(param, "an array", v))
-}
-
-fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| !v.is_null())
-}
-
-/// First pass: the fields needed to route (model, stream), with type checks on every known key.
+/// First pass: the fields needed to route (model, stream), refusing unknown keys.
 pub fn parse_chat_request(body: Value) -> Result<ChatRequest, RouterError> {
     let Value::Object(body) = body else {
         return Err(RouterError::invalid(
@@ -137,14 +127,11 @@ pub fn parse_chat_request(body: Value) -> Result<ChatRequest, RouterError> {
             ),
         ));
     }
-    let model = match get(&body, "model") {
-        None => {
-            return Err(RouterError::invalid(
-                "model",
-                "`model` is required: send one of the IDs listed by GET /v1/models",
-            ));
-        }
-        Some(v) => as_str("model", v)?,
+    let Some(Text(model)) = field(&body, "model")? else {
+        return Err(RouterError::invalid(
+            "model",
+            "`model` is required: send one of the IDs listed by GET /v1/models",
+        ));
     };
     if model.is_empty() {
         return Err(RouterError::invalid(
@@ -152,28 +139,22 @@ pub fn parse_chat_request(body: Value) -> Result<ChatRequest, RouterError> {
             "`model` must not be empty: send one of the IDs listed by GET /v1/models",
         ));
     }
-    let stream = match get(&body, "stream") {
+    let model = model.into_owned();
+    let stream = field::<Flag>(&body, "stream")?.is_some_and(|Flag(on)| on);
+    let include_usage = match field::<Object<StreamOptions>>(&body, "stream_options")? {
         None => false,
-        Some(v) => as_bool("stream", v)?,
-    };
-    let include_usage = match get(&body, "stream_options") {
-        None => false,
-        Some(v) => {
-            let opts = as_object("stream_options", v)?;
+        Some(Object(options)) => {
             if !stream {
                 return Err(RouterError::invalid(
                     "stream_options",
                     "`stream_options` is only allowed when `stream` is true",
                 ));
             }
-            match get(opts, "include_usage") {
-                None => false,
-                Some(v) => as_bool("stream_options.include_usage", v)?,
-            }
+            options.include_usage.is_some_and(|Flag(on)| on)
         }
     };
     Ok(ChatRequest {
-        model: model.to_owned(),
+        model,
         stream,
         include_usage,
         body,
@@ -189,8 +170,7 @@ fn unsupported(target: &Target, feature: &str, param: &str, remedy: &str) -> Rou
     }
 }
 
-fn number_in(param: &str, v: &Value, lo: f64, hi: f64) -> Result<f32, RouterError> {
-    let n = v.as_f64().ok_or_else(|| wrong_type(param, "a number", v))?;
+fn number_in(param: &str, Real(n): Real, lo: f64, hi: f64) -> Result<f32, RouterError> {
     if !(lo..=hi).contains(&n) {
         return Err(RouterError::invalid(
             param,
@@ -200,8 +180,8 @@ fn number_in(param: &str, v: &Value, lo: f64, hi: f64) -> Result<f32, RouterErro
     Ok(n as f32)
 }
 
-fn positive_int(param: &str, v: &Value) -> Result<u32, RouterError> {
-    match v.as_u64() {
+fn positive_int(param: &str, n: &Loose<'_>) -> Result<u32, RouterError> {
+    match n.count() {
         Some(n) if n >= 1 => u32::try_from(n)
             .map_err(|_| RouterError::invalid(param, format!("`{param}` is too large ({n})"))),
         _ => Err(RouterError::invalid(
@@ -212,9 +192,9 @@ fn positive_int(param: &str, v: &Value) -> Result<u32, RouterError> {
 }
 
 /// Rejects parameters Bedrock cannot honour, when the caller set them to a non-default value.
-fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), RouterError> {
-    let body = &chat.body;
-    if let Some(n) = get(body, "n")
+fn refuse_unsupported_parameters(chat: &ChatRequest, target: &Target) -> Result<(), RouterError> {
+    let sent: UnsupportedParameters = read("", &chat.body)?;
+    if let Some(n) = &sent.n
         && n.as_u64() != Some(1)
     {
         return Err(unsupported(
@@ -224,7 +204,7 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
             "send n=1 or omit it, and make separate requests for more completions",
         ));
     }
-    if let Some(v) = get(body, "logprobs")
+    if let Some(v) = &sent.logprobs
         && v != &Value::Bool(false)
     {
         return Err(unsupported(
@@ -234,7 +214,7 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
             "omit `logprobs`",
         ));
     }
-    if get(body, "top_logprobs").is_some() {
+    if sent.top_logprobs.is_some() {
         return Err(unsupported(
             target,
             "log probabilities",
@@ -242,7 +222,7 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
             "omit `top_logprobs`",
         ));
     }
-    if let Some(v) = get(body, "logit_bias")
+    if let Some(v) = &sent.logit_bias
         && v.as_object().is_none_or(|m| !m.is_empty())
     {
         return Err(unsupported(
@@ -252,17 +232,20 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
             "omit `logit_bias`",
         ));
     }
-    for key in ["frequency_penalty", "presence_penalty"] {
-        if let Some(v) = get(body, key)
+    for (key, v) in [
+        ("frequency_penalty", &sent.frequency_penalty),
+        ("presence_penalty", &sent.presence_penalty),
+    ] {
+        if let Some(v) = v
             && v.as_f64() != Some(0.0)
         {
             return Err(unsupported(target, key, key, "omit it or send 0"));
         }
     }
-    if get(body, "audio").is_some() {
+    if sent.audio.is_some() {
         return Err(unsupported(target, "audio output", "audio", "omit `audio`"));
     }
-    if let Some(v) = get(body, "modalities") {
+    if let Some(v) = &sent.modalities {
         let only_text = v
             .as_array()
             .is_some_and(|a| a.iter().all(|m| m.as_str() == Some("text")));
@@ -275,13 +258,19 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
             ));
         }
     }
-    for key in ["prediction", "web_search_options"] {
-        if get(body, key).is_some() {
+    for (key, set) in [
+        ("prediction", sent.prediction.is_some()),
+        ("web_search_options", sent.web_search_options.is_some()),
+    ] {
+        if set {
             return Err(unsupported(target, key, key, "omit it"));
         }
     }
-    for key in ["functions", "function_call"] {
-        if get(body, key).is_some() {
+    for (key, set) in [
+        ("functions", sent.functions.is_some()),
+        ("function_call", sent.function_call.is_some()),
+    ] {
+        if set {
             return Err(RouterError::invalid(
                 key,
                 format!(
@@ -296,7 +285,7 @@ fn refuse_unsupported_knobs(chat: &ChatRequest, target: &Target) -> Result<(), R
 /// Second pass: the full translation into a Converse request, shaped for the target model.
 pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseRequest, RouterError> {
     let caps = &target.caps;
-    refuse_unsupported_knobs(chat, target)?;
+    refuse_unsupported_parameters(chat, target)?;
     if chat.stream && !caps.streaming {
         return Err(unsupported(
             target,
@@ -306,43 +295,44 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
         ));
     }
     let body = &chat.body;
-    let messages_value = get(body, "messages").ok_or_else(|| {
+    let List(turns) = field::<List<Object<Turn>>>(body, "messages")?.ok_or_else(|| {
         RouterError::invalid(
             "messages",
             "`messages` is required and must hold at least one message",
         )
     })?;
-    let raw_messages = as_array("messages", messages_value)?;
-    if raw_messages.is_empty() {
+    if turns.is_empty() {
         return Err(RouterError::invalid(
             "messages",
             "`messages` must hold at least one message",
         ));
     }
-    if raw_messages.len() > MAX_MESSAGES {
+    if turns.len() > MAX_MESSAGES {
         return Err(RouterError::invalid(
             "messages",
             format!(
                 "`messages` holds {} messages; at most {MAX_MESSAGES} are accepted",
-                raw_messages.len()
+                turns.len()
             ),
         ));
     }
 
     let mut conv = Conversation::new(target);
-    for (i, m) in raw_messages.iter().enumerate() {
-        conv.push(i, m)?;
+    for (i, Object(turn)) in turns.into_iter().enumerate() {
+        conv.push(i, turn)?;
     }
     let (system, messages, has_tool_blocks) = conv.finish()?;
 
     let mut inference = InferenceConfig::default();
-    let max_tokens = match (get(body, "max_completion_tokens"), get(body, "max_tokens")) {
-        (Some(v), _) => Some((
+    let max_tokens = match field::<Loose>(body, "max_completion_tokens")? {
+        Some(n) => Some((
             "max_completion_tokens",
-            positive_int("max_completion_tokens", v)?,
+            positive_int("max_completion_tokens", &n)?,
         )),
-        (None, Some(v)) => Some(("max_tokens", positive_int("max_tokens", v)?)),
-        (None, None) => None,
+        None => match field::<Loose>(body, "max_tokens")? {
+            Some(n) => Some(("max_tokens", positive_int("max_tokens", &n)?)),
+            None => None,
+        },
     };
     if let Some((param, n)) = max_tokens {
         if n > caps.max_output_tokens {
@@ -356,21 +346,20 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
         }
         inference.max_tokens = Some(n);
     }
-    if let Some(v) = get(body, "temperature") {
+    if let Some(v) = field(body, "temperature")? {
         inference.temperature = Some(number_in("temperature", v, 0.0, 1.0)?);
     }
-    if let Some(v) = get(body, "top_p") {
+    if let Some(v) = field(body, "top_p")? {
         inference.top_p = Some(number_in("top_p", v, 0.0, 1.0)?);
     }
-    if let Some(v) = get(body, "stop") {
-        inference.stop_sequences = parse_stop(v)?;
+    if let Some(stop) = field(body, "stop")? {
+        inference.stop_sequences = parse_stop(stop)?;
     }
 
     let mut additional = Map::new();
     let mut reasoning = false;
-    if let Some(v) = get(body, "reasoning_effort") {
-        let effort = as_str("reasoning_effort", v)?;
-        reasoning = apply_reasoning(effort, target, &mut inference, &mut additional)?;
+    if let Some(Text(effort)) = field(body, "reasoning_effort")? {
+        reasoning = apply_reasoning(&effort, target, &mut inference, &mut additional)?;
     }
     caps.check_sampling(inference.temperature, inference.top_p, reasoning)
         .map_err(|violation| {
@@ -414,11 +403,10 @@ pub fn to_converse(chat: &ChatRequest, target: &Target) -> Result<ConverseReques
     })
 }
 
-fn parse_stop(v: &Value) -> Result<Vec<String>, RouterError> {
-    let list: Vec<&Value> = match v {
-        Value::String(_) => vec![v],
-        Value::Array(items) => items.iter().collect(),
-        other => return Err(wrong_type("stop", "a string or an array of strings", other)),
+fn parse_stop(stop: Stop<'_>) -> Result<Vec<String>, RouterError> {
+    let list = match stop {
+        Stop::Text(s) => vec![Loose::Text(s)],
+        Stop::List(items) => items,
     };
     if list.len() > MAX_STOP_SEQUENCES {
         return Err(RouterError::invalid(
@@ -433,14 +421,22 @@ fn parse_stop(v: &Value) -> Result<Vec<String>, RouterError> {
         .enumerate()
         .map(|(i, s)| {
             let param = format!("stop[{i}]");
-            let s = as_str(&param, s)?;
+            let s = match s {
+                Loose::Text(s) => s,
+                other => {
+                    return Err(RouterError::invalid(
+                        &param,
+                        format!("`{param}` must be a string, got {}", other.kind()),
+                    ));
+                }
+            };
             if s.is_empty() {
                 return Err(RouterError::invalid(
                     param,
                     "stop sequences must not be empty",
                 ));
             }
-            Ok(s.to_owned())
+            Ok(s.into_owned())
         })
         .collect()
 }
@@ -521,8 +517,10 @@ fn parse_tools(
     target: &Target,
     has_tool_blocks: bool,
 ) -> Result<Option<ToolConfig>, RouterError> {
-    let Some(tools_value) = get(body, "tools") else {
-        if get(body, "tool_choice").is_some() {
+    // The list's length and the model's tool use are judged before the entries are read: a
+    // model without tool use says so whatever the definitions hold.
+    let Some(List(entries)) = field::<List<IgnoredAny>>(body, "tools")? else {
+        if field::<IgnoredAny>(body, "tool_choice")?.is_some() {
             return Err(RouterError::invalid(
                 "tool_choice",
                 "`tool_choice` needs `tools`: send the tool definitions too",
@@ -530,19 +528,18 @@ fn parse_tools(
         }
         return Ok(None);
     };
-    let raw = as_array("tools", tools_value)?;
-    if raw.is_empty() {
+    if entries.is_empty() {
         return Err(RouterError::invalid(
             "tools",
             "`tools` must not be empty; omit it instead",
         ));
     }
-    if raw.len() > MAX_TOOLS {
+    if entries.len() > MAX_TOOLS {
         return Err(RouterError::invalid(
             "tools",
             format!(
                 "`tools` holds {} tools; at most {MAX_TOOLS} are accepted",
-                raw.len()
+                entries.len()
             ),
         ));
     }
@@ -554,15 +551,13 @@ fn parse_tools(
             "omit `tools` or pick a model with tool use from GET /v1/models",
         ));
     }
-    let mut tools = Vec::with_capacity(raw.len());
-    let mut names = Vec::with_capacity(raw.len());
-    for (i, t) in raw.iter().enumerate() {
+    let List(definitions) =
+        field::<List<Object<ToolDefinition>>>(body, "tools")?.unwrap_or(List(Vec::new()));
+    let mut tools = Vec::with_capacity(definitions.len());
+    let mut names: Vec<Cow<'_, str>> = Vec::with_capacity(definitions.len());
+    for (i, Object(definition)) in definitions.into_iter().enumerate() {
         let param = format!("tools[{i}]");
-        let obj = as_object(&param, t)?;
-        match get(obj, "type")
-            .map(|v| as_str(&format!("{param}.type"), v))
-            .transpose()?
-        {
+        match definition.kind.as_ref().map(|Text(kind)| kind.as_ref()) {
             Some("function") => {}
             other => {
                 return Err(RouterError::invalid(
@@ -574,23 +569,14 @@ fn parse_tools(
                 ));
             }
         }
-        let f = as_object(
-            &format!("{param}.function"),
-            get(obj, "function").ok_or_else(|| {
-                RouterError::invalid(
-                    format!("{param}.function"),
-                    format!("`{param}.function` is required"),
-                )
-            })?,
-        )?;
+        let Some(Object(function)) = definition.function else {
+            return Err(required(&format!("{param}.function"), ""));
+        };
         let name_param = format!("{param}.function.name");
-        let name = as_str(
-            &name_param,
-            get(f, "name").ok_or_else(|| {
-                RouterError::invalid(&name_param, format!("`{name_param}` is required"))
-            })?,
-        )?;
-        if !valid_tool_name(name) {
+        let Some(Text(name)) = function.name else {
+            return Err(required(&name_param, ""));
+        };
+        if !valid_tool_name(&name) {
             return Err(RouterError::invalid(
                 name_param,
                 format!("tool name `{name}` must be 1 to 64 letters, digits, `_` or `-`"),
@@ -602,26 +588,20 @@ fn parse_tools(
                 format!("tool name `{name}` is defined twice"),
             ));
         }
-        names.push(name);
-        let description = get(f, "description")
-            .map(|v| as_str(&format!("{param}.function.description"), v).map(str::to_owned))
-            .transpose()?;
-        let schema = match get(f, "parameters") {
+        let schema = match function.parameters {
             None => json!({"type": "object", "properties": {}}),
-            Some(v) => {
-                as_object(&format!("{param}.function.parameters"), v)?;
-                v.clone()
-            }
+            Some(Object(parameters)) => Value::Object(parameters),
         };
         tools.push(Tool::ToolSpec(ToolSpec {
-            name: name.to_owned(),
-            description,
+            name: name.clone().into_owned(),
+            description: function.description.map(|Text(d)| d.into_owned()),
             input_schema: InputSchema { json: schema },
         }));
+        names.push(name);
     }
-    let tool_choice = match get(body, "tool_choice") {
+    let tool_choice = match field(body, "tool_choice")? {
         None => None,
-        Some(Value::String(s)) => match s.as_str() {
+        Some(request::ToolChoice::Text(mode)) => match mode.as_ref() {
             "auto" => Some(ToolChoice::Auto(Empty {})),
             "required" => Some(ToolChoice::Any(Empty {})),
             "none" => {
@@ -642,17 +622,13 @@ fn parse_tools(
                 ));
             }
         },
-        Some(Value::Object(obj)) => {
-            let name = obj
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    RouterError::invalid(
-                        "tool_choice",
-                        "`tool_choice.function.name` is required when `tool_choice` is an object",
-                    )
-                })?;
+        Some(request::ToolChoice::Object(choice)) => {
+            let name = choice.name().ok_or_else(|| {
+                RouterError::invalid(
+                    "tool_choice",
+                    "`tool_choice.function.name` is required when `tool_choice` is an object",
+                )
+            })?;
             if !names.contains(&name) {
                 return Err(RouterError::invalid(
                     "tool_choice",
@@ -660,10 +636,9 @@ fn parse_tools(
                 ));
             }
             Some(ToolChoice::Tool(NamedTool {
-                name: name.to_owned(),
+                name: name.into_owned(),
             }))
         }
-        Some(other) => return Err(wrong_type("tool_choice", "a string or an object", other)),
     };
     Ok(Some(ToolConfig { tools, tool_choice }))
 }
@@ -672,40 +647,35 @@ fn parse_response_format(
     body: &Map<String, Value>,
     target: &Target,
 ) -> Result<Option<OutputConfig>, RouterError> {
-    let Some(v) = get(body, "response_format") else {
+    // The kind is read first: the other fields count only for the kind that has them.
+    let Some(Object(ResponseFormatKind { kind })) = field(body, "response_format")? else {
         return Ok(None);
     };
-    let obj = as_object("response_format", v)?;
-    let kind = get(obj, "type")
-        .map(|t| as_str("response_format.type", t))
-        .transpose()?;
-    let (schema, name, description) = match kind {
+    let (schema, name, description) = match kind.as_ref().map(|Text(kind)| kind.as_ref()) {
         Some("text") => return Ok(None),
         Some("json_object") => (json!({"type": "object"}), None, None),
         Some("json_schema") => {
-            let js = as_object(
-                "response_format.json_schema",
-                get(obj, "json_schema").ok_or_else(|| {
-                    RouterError::invalid(
-                        "response_format.json_schema",
-                        "`response_format.json_schema` is required when type is json_schema",
-                    )
-                })?,
-            )?;
-            let schema = get(js, "schema").ok_or_else(|| {
-                RouterError::invalid(
-                    "response_format.json_schema.schema",
-                    "`response_format.json_schema.schema` is required",
-                )
-            })?;
-            as_object("response_format.json_schema.schema", schema)?;
-            let name = get(js, "name")
-                .map(|n| as_str("response_format.json_schema.name", n).map(str::to_owned))
-                .transpose()?;
-            let description = get(js, "description")
-                .map(|n| as_str("response_format.json_schema.description", n).map(str::to_owned))
-                .transpose()?;
-            (schema.clone(), name, description)
+            let spec = field::<Object<JsonSchemaFormat>>(body, "response_format")?
+                .and_then(|Object(format)| format.json_schema);
+            let Some(Object(JsonSchemaSpec {
+                schema,
+                name,
+                description,
+            })) = spec
+            else {
+                return Err(required(
+                    "response_format.json_schema",
+                    " when type is json_schema",
+                ));
+            };
+            let Some(Object(schema)) = schema else {
+                return Err(required("response_format.json_schema.schema", ""));
+            };
+            (
+                Value::Object(schema),
+                name.map(|Text(n)| n.into_owned()),
+                description.map(|Text(d)| d.into_owned()),
+            )
         }
         other => {
             return Err(RouterError::invalid(
@@ -770,26 +740,19 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    fn push(&mut self, i: usize, m: &Value) -> Result<(), RouterError> {
+    fn push(&mut self, i: usize, turn: Turn<'_>) -> Result<(), RouterError> {
         let param = format!("messages[{i}]");
-        let obj = as_object(&param, m)?;
         let role_param = format!("{param}.role");
-        let role = as_str(
-            &role_param,
-            get(obj, "role").ok_or_else(|| {
-                RouterError::invalid(&role_param, format!("`{role_param}` is required"))
-            })?,
-        )?;
-        let content = get(obj, "content");
+        let Some(Text(role)) = turn.role else {
+            return Err(required(&role_param, ""));
+        };
         let content_param = format!("{param}.content");
-        match role {
+        let content = turn.content;
+        let required_content =
+            |role: &str| required(&content_param, &format!(" for a {role} message"));
+        match role.as_ref() {
             "system" | "developer" => {
-                let content = content.ok_or_else(|| {
-                    RouterError::invalid(
-                        &content_param,
-                        format!("`{content_param}` is required for a {role} message"),
-                    )
-                })?;
+                let content = content.ok_or_else(|| required_content(&role))?;
                 let blocks = self.parse_content(&content_param, content, PartsAllowed::TextOnly)?;
                 // Text-only parsing yields text and cache points, the two system block kinds.
                 self.system
@@ -800,22 +763,17 @@ impl<'a> Conversation<'a> {
                     }));
             }
             "user" => {
-                let content = content.ok_or_else(|| {
-                    RouterError::invalid(
-                        &content_param,
-                        format!("`{content_param}` is required for a user message"),
-                    )
-                })?;
+                let content = content.ok_or_else(|| required_content("user"))?;
                 let blocks = self.parse_content(&content_param, content, PartsAllowed::User)?;
                 self.append(Role::User, blocks);
             }
             "assistant" => {
                 let mut blocks = match content {
                     None => Vec::new(),
-                    Some(Value::String(s)) if s.is_empty() => Vec::new(),
+                    Some(Content::Text(s)) if s.is_empty() => Vec::new(),
                     Some(c) => self.parse_content(&content_param, c, PartsAllowed::Assistant)?,
                 };
-                if let Some(calls) = get(obj, "tool_calls") {
+                if let Some(List(calls)) = turn.tool_calls {
                     blocks.extend(self.parse_tool_calls(&format!("{param}.tool_calls"), calls)?);
                 }
                 if blocks.is_empty() {
@@ -830,16 +788,10 @@ impl<'a> Conversation<'a> {
             }
             "tool" => {
                 let id_param = format!("{param}.tool_call_id");
-                let id = as_str(
-                    &id_param,
-                    get(obj, "tool_call_id").ok_or_else(|| {
-                        RouterError::invalid(
-                            &id_param,
-                            format!("`{id_param}` is required for a tool message"),
-                        )
-                    })?,
-                )?;
-                if !valid_tool_id(id) {
+                let Some(Text(id)) = turn.tool_call_id else {
+                    return Err(required(&id_param, " for a tool message"));
+                };
+                if !valid_tool_id(&id) {
                     return Err(RouterError::invalid(
                         id_param,
                         format!(
@@ -847,12 +799,7 @@ impl<'a> Conversation<'a> {
                         ),
                     ));
                 }
-                let content = content.ok_or_else(|| {
-                    RouterError::invalid(
-                        &content_param,
-                        format!("`{content_param}` is required for a tool message"),
-                    )
-                })?;
+                let content = content.ok_or_else(|| required_content("tool"))?;
                 let texts = self.parse_content(&content_param, content, PartsAllowed::TextOnly)?;
                 let content = texts
                     .into_iter()
@@ -865,7 +812,7 @@ impl<'a> Conversation<'a> {
                 self.append(
                     Role::User,
                     vec![ContentBlock::ToolResult(ToolResultBlock {
-                        tool_use_id: id.to_owned(),
+                        tool_use_id: id.into_owned(),
                         content,
                         status: None,
                     })],
@@ -892,18 +839,13 @@ impl<'a> Conversation<'a> {
     fn parse_tool_calls(
         &mut self,
         param: &str,
-        v: &Value,
+        calls: Vec<Object<ToolCall<'_>>>,
     ) -> Result<Vec<ContentBlock>, RouterError> {
-        let calls = as_array(param, v)?;
         let mut out = Vec::with_capacity(calls.len());
-        for (j, c) in calls.iter().enumerate() {
+        for (j, Object(call)) in calls.into_iter().enumerate() {
             let p = format!("{param}[{j}]");
-            let obj = as_object(&p, c)?;
-            let id = get(obj, "id")
-                .map(|v| as_str(&format!("{p}.id"), v))
-                .transpose()?
-                .unwrap_or("");
-            if !valid_tool_id(id) {
+            let id = call.id.map_or(Cow::Borrowed(""), |Text(id)| id);
+            if !valid_tool_id(&id) {
                 return Err(RouterError::invalid(
                     format!("{p}.id"),
                     format!(
@@ -911,34 +853,24 @@ impl<'a> Conversation<'a> {
                     ),
                 ));
             }
-            let f = as_object(
-                &format!("{p}.function"),
-                get(obj, "function").ok_or_else(|| {
-                    RouterError::invalid(
-                        format!("{p}.function"),
-                        format!("`{p}.function` is required"),
-                    )
-                })?,
-            )?;
-            let name = get(f, "name")
-                .map(|v| as_str(&format!("{p}.function.name"), v))
-                .transpose()?
-                .unwrap_or("");
-            if !valid_tool_name(name) {
+            let Some(Object(function)) = call.function else {
+                return Err(required(&format!("{p}.function"), ""));
+            };
+            let name = function.name.map_or(Cow::Borrowed(""), |Text(name)| name);
+            if !valid_tool_name(&name) {
                 return Err(RouterError::invalid(
                     format!("{p}.function.name"),
                     format!("tool name `{name}` must be 1 to 64 letters, digits, `_` or `-`"),
                 ));
             }
             let args_param = format!("{p}.function.arguments");
-            let args = get(f, "arguments")
-                .map(|v| as_str(&args_param, v))
-                .transpose()?
-                .unwrap_or("");
+            let args = function
+                .arguments
+                .map_or(Cow::Borrowed(""), |Text(args)| args);
             let input = if args.trim().is_empty() {
                 json!({})
             } else {
-                let parsed: Value = serde_json::from_str(args).map_err(|e| {
+                let parsed: Value = serde_json::from_str(&args).map_err(|e| {
                     RouterError::invalid(
                         &args_param,
                         format!("`{args_param}` must be a JSON object encoded as a string: {e}"),
@@ -957,8 +889,8 @@ impl<'a> Conversation<'a> {
             };
             self.has_tool_blocks = true;
             out.push(ContentBlock::ToolUse(ToolUseBlock {
-                tool_use_id: id.to_owned(),
-                name: name.to_owned(),
+                tool_use_id: id.into_owned(),
+                name: name.into_owned(),
                 input,
             }));
         }
@@ -968,106 +900,85 @@ impl<'a> Conversation<'a> {
     fn parse_content(
         &mut self,
         param: &str,
-        content: &Value,
+        content: Content<'_>,
         allowed: PartsAllowed,
     ) -> Result<Vec<ContentBlock>, RouterError> {
-        match content {
-            Value::String(s) => {
+        let parts = match content {
+            Content::Text(s) => {
                 if s.trim().is_empty() {
                     return Err(RouterError::invalid(
                         param,
                         format!("`{param}` must not be empty or blank"),
                     ));
                 }
-                Ok(vec![ContentBlock::Text(s.clone())])
+                return Ok(vec![ContentBlock::Text(s.into_owned())]);
             }
-            Value::Array(parts) => {
-                if parts.is_empty() {
-                    return Err(RouterError::invalid(
-                        param,
-                        format!("`{param}` must hold at least one content part"),
+            Content::List(parts) => parts,
+        };
+        if parts.is_empty() {
+            return Err(RouterError::invalid(
+                param,
+                format!("`{param}` must hold at least one content part"),
+            ));
+        }
+        let mut blocks = Vec::with_capacity(parts.len());
+        for (k, Object(part)) in parts.into_iter().enumerate() {
+            let p = format!("{param}[{k}]");
+            let Part {
+                kind,
+                text,
+                refusal,
+                image_url,
+                file,
+                cache_control,
+            } = part;
+            let Some(Text(kind)) = kind else {
+                return Err(required(&format!("{p}.type"), ""));
+            };
+            match (kind.as_ref(), allowed) {
+                ("text", _) => blocks.push(text_part(&format!("{p}.text"), text)?),
+                ("refusal", PartsAllowed::Assistant) => {
+                    blocks.push(text_part(&format!("{p}.refusal"), refusal)?);
+                }
+                ("image_url", PartsAllowed::User) => blocks.push(self.image_part(&p, image_url)?),
+                ("file", PartsAllowed::User) => blocks.push(self.file_part(&p, file)?),
+                ("input_audio", PartsAllowed::User) => {
+                    return Err(unsupported(
+                        self.target,
+                        "audio input",
+                        &p,
+                        "send text, images or documents",
                     ));
                 }
-                let mut blocks = Vec::with_capacity(parts.len());
-                for (k, part) in parts.iter().enumerate() {
-                    let p = format!("{param}[{k}]");
-                    let obj = as_object(&p, part)?;
-                    let kind = get(obj, "type")
-                        .map(|v| as_str(&format!("{p}.type"), v))
-                        .transpose()?
-                        .ok_or_else(|| {
-                            RouterError::invalid(
-                                format!("{p}.type"),
-                                format!("`{p}.type` is required"),
-                            )
-                        })?;
-                    match (kind, allowed) {
-                        ("text", _) | ("refusal", PartsAllowed::Assistant) => {
-                            let key = if kind == "text" { "text" } else { "refusal" };
-                            let text = as_str(
-                                &format!("{p}.{key}"),
-                                get(obj, key).ok_or_else(|| {
-                                    RouterError::invalid(
-                                        format!("{p}.{key}"),
-                                        format!("`{p}.{key}` is required"),
-                                    )
-                                })?,
-                            )?;
-                            if text.trim().is_empty() {
-                                return Err(RouterError::invalid(
-                                    format!("{p}.{key}"),
-                                    format!("`{p}.{key}` must not be empty or blank"),
-                                ));
-                            }
-                            blocks.push(ContentBlock::Text(text.to_owned()));
-                        }
-                        ("image_url", PartsAllowed::User) => blocks.push(self.image_part(&p, obj)?),
-                        ("file", PartsAllowed::User) => blocks.push(self.file_part(&p, obj)?),
-                        ("input_audio", PartsAllowed::User) => {
-                            return Err(unsupported(
-                                self.target,
-                                "audio input",
-                                &p,
-                                "send text, images or documents",
-                            ));
-                        }
-                        (other, _) => {
-                            return Err(RouterError::invalid(
-                                format!("{p}.type"),
-                                format!(
-                                    "content part type `{other}` is not allowed here; {}",
-                                    allowed.hint()
-                                ),
-                            ));
-                        }
-                    }
-                    if let Some(cc) = get(obj, "cache_control") {
-                        as_object(&format!("{p}.cache_control"), cc)?;
-                        if self.target.caps.prompt_caching.is_none() {
-                            return Err(unsupported(
-                                self.target,
-                                "prompt caching",
-                                &format!("{p}.cache_control"),
-                                "omit `cache_control`",
-                            ));
-                        }
-                        blocks.push(ContentBlock::CachePoint(CachePoint::default_point()));
-                    }
+                (other, _) => {
+                    return Err(RouterError::invalid(
+                        format!("{p}.type"),
+                        format!(
+                            "content part type `{other}` is not allowed here; {}",
+                            allowed.hint()
+                        ),
+                    ));
                 }
-                Ok(blocks)
             }
-            other => Err(wrong_type(
-                param,
-                "a string or an array of content parts",
-                other,
-            )),
+            if cache_control.is_some() {
+                if self.target.caps.prompt_caching.is_none() {
+                    return Err(unsupported(
+                        self.target,
+                        "prompt caching",
+                        &format!("{p}.cache_control"),
+                        "omit `cache_control`",
+                    ));
+                }
+                blocks.push(ContentBlock::CachePoint(CachePoint::default_point()));
+            }
         }
+        Ok(blocks)
     }
 
     fn image_part(
         &mut self,
         p: &str,
-        obj: &Map<String, Value>,
+        image_url: Option<ImageUrl<'_>>,
     ) -> Result<ContentBlock, RouterError> {
         if !self.target.caps.image_input {
             return Err(unsupported(
@@ -1078,27 +989,20 @@ impl<'a> Conversation<'a> {
             ));
         }
         let url_param = format!("{p}.image_url.url");
-        let url = match get(obj, "image_url") {
-            Some(Value::Object(o)) => get(o, "url").map(|v| as_str(&url_param, v)).transpose()?,
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(other) => {
-                return Err(wrong_type(
-                    &format!("{p}.image_url"),
-                    "an object with `url`",
-                    other,
-                ));
-            }
+        let url = match image_url {
+            Some(ImageUrl::Object(ImageUrlObject { url })) => url.map(|Text(url)| url),
+            Some(ImageUrl::Text(url)) => Some(url),
             None => None,
         }
-        .ok_or_else(|| RouterError::invalid(&url_param, format!("`{url_param}` is required")))?;
-        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+        .ok_or_else(|| required(&url_param, ""))?;
+        let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             return Err(RouterError::invalid(
                 url_param,
                 "image URLs are not fetched by this router; send the image inline as a data URL (data:image/png;base64,...)",
             ));
         }
-        let (mime, bytes, len) = parse_data_url(&url_param, url)?;
+        let (mime, bytes, len) = parse_data_url(&url_param, &url)?;
         let format = match mime.as_str() {
             "image/png" => "png",
             "image/jpeg" | "image/jpg" => "jpeg",
@@ -1137,7 +1041,7 @@ impl<'a> Conversation<'a> {
     fn file_part(
         &mut self,
         p: &str,
-        obj: &Map<String, Value>,
+        file: Option<Object<FilePart<'_>>>,
     ) -> Result<ContentBlock, RouterError> {
         if !self.target.caps.document_input {
             return Err(unsupported(
@@ -1147,26 +1051,20 @@ impl<'a> Conversation<'a> {
                 "send text only or pick a model with document input from GET /v1/models",
             ));
         }
-        let file = as_object(
-            &format!("{p}.file"),
-            get(obj, "file").ok_or_else(|| {
-                RouterError::invalid(format!("{p}.file"), format!("`{p}.file` is required"))
-            })?,
-        )?;
-        if get(file, "file_id").is_some() {
+        let Some(Object(file)) = file else {
+            return Err(required(&format!("{p}.file"), ""));
+        };
+        if file.file_id.is_some() {
             return Err(RouterError::invalid(
                 format!("{p}.file.file_id"),
                 "uploaded file IDs are not supported; send the document inline in `file_data` as a data URL",
             ));
         }
         let data_param = format!("{p}.file.file_data");
-        let data = as_str(
-            &data_param,
-            get(file, "file_data").ok_or_else(|| {
-                RouterError::invalid(&data_param, format!("`{data_param}` is required"))
-            })?,
-        )?;
-        let (mime, bytes, len) = parse_data_url(&data_param, data)?;
+        let Some(Text(data)) = file.file_data else {
+            return Err(required(&data_param, ""));
+        };
+        let (mime, bytes, len) = parse_data_url(&data_param, &data)?;
         let format = match mime.as_str() {
             "application/pdf" => "pdf",
             "text/csv" => "csv",
@@ -1201,7 +1099,10 @@ impl<'a> Conversation<'a> {
                 format!("at most {MAX_DOCUMENTS} documents are accepted per request"),
             ));
         }
-        let filename = get(file, "filename").and_then(Value::as_str).unwrap_or("");
+        let filename = match &file.filename {
+            Some(Loose::Text(name)) => name.as_ref(),
+            _ => "",
+        };
         Ok(ContentBlock::Document(DocumentBlock {
             format: format.to_owned(),
             name: document_name(filename, self.documents),
@@ -1218,6 +1119,20 @@ impl<'a> Conversation<'a> {
         }
         Ok((self.system, self.messages, self.has_tool_blocks))
     }
+}
+
+/// A `text` or `refusal` part's words.
+fn text_part(param: &str, text: Option<Text<'_>>) -> Result<ContentBlock, RouterError> {
+    let Some(Text(text)) = text else {
+        return Err(required(param, ""));
+    };
+    if text.trim().is_empty() {
+        return Err(RouterError::invalid(
+            param,
+            format!("`{param}` must not be empty or blank"),
+        ));
+    }
+    Ok(ContentBlock::Text(text.into_owned()))
 }
 
 #[derive(Debug, Clone, Copy)]
