@@ -213,9 +213,27 @@ fn check_chunk(chunk: &Value, event: &StreamEvent, tools_started: usize) {
     if let StreamEvent::Metadata(meta) = event {
         assert!(choices.is_empty(), "a usage chunk carries choices");
         let usage = &chunk["usage"];
-        assert_eq!(usage["prompt_tokens"], meta.usage.input_tokens);
+        // OpenAI counts cached prompt tokens inside prompt_tokens; Converse beside inputTokens.
+        let read = meta.usage.cache_read_input_tokens.unwrap_or(0);
+        let written = meta.usage.cache_write_input_tokens.unwrap_or(0);
+        let prompt = meta
+            .usage
+            .input_tokens
+            .saturating_add(read)
+            .saturating_add(written);
+        assert_eq!(usage["prompt_tokens"], prompt);
+        assert_eq!(usage["prompt_tokens_details"]["cached_tokens"], read);
+        assert_eq!(
+            usage["prompt_tokens_details"]["cache_write_tokens"],
+            written
+        );
         assert_eq!(usage["completion_tokens"], meta.usage.output_tokens);
-        assert_eq!(usage["total_tokens"], meta.usage.total_tokens);
+        assert_eq!(
+            usage["total_tokens"],
+            meta.usage
+                .total_tokens
+                .max(prompt.saturating_add(meta.usage.output_tokens))
+        );
         return;
     }
     assert_eq!(choices.len(), 1, "one choice per chunk: {chunk}");

@@ -27,11 +27,12 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
 fn usage_json(u: &Usage) -> Value {
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let written = u.cache_write_input_tokens.unwrap_or(0);
-    let prompt = u.input_tokens + read + written;
+    // Saturating: the counts come from Bedrock's answer and are not ours to trust.
+    let prompt = u.input_tokens.saturating_add(read).saturating_add(written);
     json!({
         "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
-        "total_tokens": u.total_tokens.max(prompt + u.output_tokens),
+        "total_tokens": u.total_tokens.max(prompt.saturating_add(u.output_tokens)),
         "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": written},
     })
 }
