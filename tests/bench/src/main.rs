@@ -13,6 +13,7 @@ mod embeddings_bench;
 mod error;
 mod harness;
 mod load;
+mod many_streams;
 mod messages_bench;
 mod package;
 mod report;
@@ -76,6 +77,7 @@ struct Plan {
     cold_requests: usize,
     /// Requests per environment in the Lambda-sized section (the first is the cold one).
     sized_requests: usize,
+    many: many_streams::ManyCounts,
     verifier_records: u64,
     watch: watch::WatchCounts,
     load: load::LoadCounts,
@@ -94,6 +96,11 @@ fn plan(quick: bool) -> Plan {
             },
             cold_requests: 20,
             sized_requests: 5,
+            many: many_streams::ManyCounts {
+                vcpus: vec![1, 2],
+                levels: vec![8, 32],
+                per_caller: 2,
+            },
             verifier_records: 2_000,
             watch: watch::WatchCounts {
                 repeats: 2,
@@ -119,6 +126,11 @@ fn plan(quick: bool) -> Plan {
             },
             cold_requests: 1_000,
             sized_requests: 100,
+            many: many_streams::ManyCounts {
+                vcpus: vec![1, 2],
+                levels: vec![8, 16, 32, 64, 128, 256],
+                per_caller: 10,
+            },
             verifier_records: 40_000,
             watch: watch::WatchCounts {
                 repeats: 3,
@@ -253,6 +265,10 @@ fn run(args: Args) -> Result<ExitCode, BenchError> {
             plan.sized_requests,
         ));
         section(&mut rows, &mut failures, "Lambda-sized CPU", r);
+    }
+    if stage("many streams per environment") {
+        let r = rt.block_on(many_streams::many_streams(&root, &paced, &plan.many));
+        section(&mut rows, &mut failures, "many streams per environment", r);
     }
     if stage("verifier") {
         let r = verifier_bench::verifier(&out, plan.verifier_records, plan.counts.repeats);

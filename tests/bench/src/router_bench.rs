@@ -186,7 +186,7 @@ async fn stream_offsets(
     Ok(offsets)
 }
 
-async fn direct_stream(
+pub(crate) async fn direct_stream(
     client: &aws_sdk_bedrockruntime::Client,
     profile_arn: &str,
 ) -> Result<Vec<f64>, BenchError> {

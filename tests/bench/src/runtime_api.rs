@@ -4,6 +4,7 @@
 //! endpoints the functions call besides Bedrock: CloudWatch Logs (empty results) and the
 //! CloudFormation response URL.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,7 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::BenchError;
 use crate::harness::Stack;
@@ -38,7 +39,12 @@ pub enum Outcome {
 pub struct Answer {
     pub request_id: String,
     pub outcome: Outcome,
+    /// When the whole answer had arrived.
     pub at: Instant,
+    /// When the function's poll for `next` was handed this event.
+    pub handed_out: Option<Instant>,
+    /// A streamed answer: when its first body byte (after the prelude and its delimiter) came.
+    pub first_byte: Option<Instant>,
 }
 
 struct Shared {
@@ -46,6 +52,76 @@ struct Shared {
     answers: mpsc::UnboundedSender<Answer>,
     /// When the function first asked for an event: the end of its init, as Lambda counts it.
     first_poll: std::sync::Mutex<Option<Instant>>,
+    /// When each event in flight was handed out, by request id.
+    handed_out: std::sync::Mutex<HashMap<String, Instant>>,
+    /// Callers waiting for one request's answer ([`RuntimeApi::invoke_shared`]); other answers
+    /// go to the `answers` channel.
+    waiters: std::sync::Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn answered(&self, mut answer: Answer) {
+        answer.handed_out = lock(&self.handed_out).remove(&answer.request_id);
+        match lock(&self.waiters).remove(&answer.request_id) {
+            Some(waiter) => {
+                let _ = waiter.send(answer);
+            }
+            None => {
+                let _ = self.answers.send(answer);
+            }
+        }
+    }
+}
+
+/// The 8 NUL bytes that end a streamed response's JSON prelude (`statusCode`, `headers`,
+/// `cookies`); what follows is the body the caller receives. JSON text never holds a NUL byte.
+const PRELUDE_END: [u8; 8] = [0; 8];
+
+/// A streamed response as the Runtime API receives it: the prelude's status and when the first
+/// body byte arrived.
+#[derive(Debug, Default)]
+struct StreamedBody {
+    streaming: bool,
+    bytes: Vec<u8>,
+    body_start: Option<usize>,
+    first_byte: Option<Instant>,
+}
+
+impl StreamedBody {
+    fn feed(&mut self, data: &[u8], now: Instant) {
+        self.bytes.extend_from_slice(data);
+        if self.streaming && self.body_start.is_none() {
+            self.body_start = self
+                .bytes
+                .windows(PRELUDE_END.len())
+                .position(|w| w == PRELUDE_END)
+                .map(|p| p + PRELUDE_END.len());
+        }
+        if self.first_byte.is_none() && self.body_start.is_some_and(|s| self.bytes.len() > s) {
+            self.first_byte = Some(now);
+        }
+    }
+
+    /// The prelude's `statusCode`, when the prelude is complete and says one.
+    fn status(&self) -> Option<u16> {
+        let end = self.body_start? - PRELUDE_END.len();
+        let prelude: Value = serde_json::from_slice(&self.bytes[..end]).ok()?;
+        prelude["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+    }
+
+    fn body_text(&self) -> String {
+        let start = self.body_start.unwrap_or(0).min(self.bytes.len());
+        String::from_utf8_lossy(&self.bytes[start..])
+            .chars()
+            .take(300)
+            .collect()
+    }
 }
 
 /// A running Runtime API on loopback.
@@ -124,24 +200,51 @@ async fn serve(shared: Arc<Shared>, req: http::Request<Incoming>) -> http::Respo
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    // Read whole bodies (streamed responses included) before answering.
-    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    let streaming = req
+        .headers()
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    // Read whole bodies (streamed responses included) before answering, noting when a streamed
+    // body's first byte came.
+    let mut streamed = StreamedBody {
+        streaming,
+        ..StreamedBody::default()
+    };
+    let mut failed = None;
+    let mut incoming = req.into_body();
+    while let Some(frame) = incoming.frame().await {
+        match frame {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => streamed.feed(&data, Instant::now()),
+                Err(frame) => {
+                    // Trailers: how a streamed response reports a failure after its prelude.
+                    if let Some(kind) = frame
+                        .trailers_ref()
+                        .and_then(|t| t.get("lambda-runtime-function-error-type"))
+                    {
+                        failed.get_or_insert(format!(
+                            "stream ended with {}",
+                            kind.to_str().unwrap_or("an error")
+                        ));
+                    }
+                }
+            },
+            Err(e) => {
+                failed.get_or_insert(format!("unreadable body: {e}"));
+                break;
+            }
+        }
+    }
     let at = Instant::now();
-    let text = body
-        .as_ref()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&streamed.bytes).into_owned();
     match route(&path) {
         RouteKind::Next => {
-            shared
-                .first_poll
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(at);
+            lock(&shared.first_poll).get_or_insert(at);
             let next = shared.events.lock().await.recv().await;
             let Some((id, event)) = next else {
                 return reply(410, "{}");
             };
+            lock(&shared.handed_out).insert(id.clone(), Instant::now());
             let deadline = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() + 300_000)
@@ -168,23 +271,36 @@ async fn serve(shared: Arc<Shared>, req: http::Request<Incoming>) -> http::Respo
             r
         }
         RouteKind::Response(id) | RouteKind::Error(id) => {
-            let outcome = match (route(&path), &body) {
-                (RouteKind::Response(_), Ok(_)) => Outcome::Response,
-                (RouteKind::Response(_), Err(e)) => Outcome::Error(format!("unreadable body: {e}")),
-                _ => Outcome::Error(text.chars().take(300).collect()),
+            let is_response = matches!(route(&path), RouteKind::Response(_));
+            let status = streaming.then(|| streamed.status());
+            let outcome = match (is_response, failed, status) {
+                (false, _, _) => Outcome::Error(text.chars().take(300).collect()),
+                (true, Some(e), _) => Outcome::Error(e),
+                // A Function URL answer that is an HTTP error is a failed call, not a response.
+                (true, None, Some(Some(status))) if status >= 400 => {
+                    Outcome::Error(format!("HTTP {status}: {}", streamed.body_text()))
+                }
+                (true, None, Some(None)) => {
+                    Outcome::Error("a streamed response without a readable prelude".into())
+                }
+                (true, None, _) => Outcome::Response,
             };
-            let _ = shared.answers.send(Answer {
+            shared.answered(Answer {
                 request_id: id.to_owned(),
                 outcome,
                 at,
+                handed_out: None,
+                first_byte: streamed.first_byte,
             });
             reply(202, r#"{"status":"OK"}"#)
         }
         RouteKind::InitError => {
-            let _ = shared.answers.send(Answer {
+            shared.answered(Answer {
                 request_id: String::new(),
                 outcome: Outcome::InitError(text.chars().take(300).collect()),
                 at,
+                handed_out: None,
+                first_byte: None,
             });
             reply(202, r#"{"status":"OK"}"#)
         }
@@ -207,6 +323,8 @@ impl RuntimeApi {
             events: Mutex::new(events_rx),
             answers: answers_tx,
             first_poll: std::sync::Mutex::new(None),
+            handed_out: std::sync::Mutex::new(HashMap::new()),
+            waiters: std::sync::Mutex::new(HashMap::new()),
         });
         let serving = Arc::clone(&shared);
         let server = tokio::spawn(async move {
@@ -236,11 +354,7 @@ impl RuntimeApi {
 
     /// When the function first polled for an event (its init ended), if it has.
     pub fn first_poll(&self) -> Option<Instant> {
-        *self
-            .shared
-            .first_poll
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        *lock(&self.shared.first_poll)
     }
 
     pub fn url(&self) -> String {
@@ -262,14 +376,41 @@ impl RuntimeApi {
             .await
             .map_err(|_| BenchError::Timeout(format!("the answer to invocation {id}")))?
             .ok_or_else(|| BenchError::Setup("the runtime API stopped".into()))?;
-        if let Outcome::InitError(e) = &answer.outcome {
-            return Err(BenchError::BadAnswer {
-                what: "the function's init".into(),
-                detail: e.clone(),
-            });
-        }
-        Ok(answer)
+        init_failed(answer)
     }
+
+    /// Hands out one event and waits for its answer, alongside other calls of this method: for
+    /// a function that takes several invocations at once. Init errors reach the plain
+    /// [`RuntimeApi::invoke`]'s channel, so a caller here sees a failed init as a timeout.
+    pub async fn invoke_shared(
+        &self,
+        id: &str,
+        event: &str,
+        wait: Duration,
+    ) -> Result<Answer, BenchError> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.waiters).insert(id.to_owned(), tx);
+        self.events
+            .send((id.to_owned(), event.to_owned()))
+            .await
+            .map_err(|_| BenchError::Setup("the runtime API stopped".into()))?;
+        let answer = tokio::time::timeout(wait, rx).await;
+        lock(&self.shared.waiters).remove(id);
+        let answer = answer
+            .map_err(|_| BenchError::Timeout(format!("the answer to invocation {id}")))?
+            .map_err(|_| BenchError::Setup("the runtime API stopped".into()))?;
+        init_failed(answer)
+    }
+}
+
+fn init_failed(answer: Answer) -> Result<Answer, BenchError> {
+    if let Outcome::InitError(e) = &answer.outcome {
+        return Err(BenchError::BadAnswer {
+            what: "the function's init".into(),
+            detail: e.clone(),
+        });
+    }
+    Ok(answer)
 }
 
 /// A function under test: its binary, environment and the event it is sent.
@@ -406,7 +547,11 @@ pub fn functions(
                 endpoint("AWS_ENDPOINT_URL_BEDROCK", &stack.url),
                 endpoint("PROFILES_CONFIG", &stack.profile_yaml()),
             ],
-            event: read("events/router/chat-completion.json")?,
+            event: router_event(
+                &read("events/router/chat-completion.json")?,
+                "/v1/chat/completions",
+                None,
+            )?,
         },
         Function {
             name: "verifier",
@@ -426,6 +571,25 @@ pub fn functions(
             event: provisioner_event.to_string(),
         },
     ])
+}
+
+/// A Function URL event from `template` (one of `events/router/`) carrying `body`, or the
+/// template's own body, on `path`, asking for the model the bench's profile serves: the sample
+/// events name the product's example model, which the bench's router does not map.
+pub fn router_event(template: &str, path: &str, body: Option<Value>) -> Result<String, BenchError> {
+    let mut e: Value = serde_json::from_str(template)
+        .map_err(|e| BenchError::Setup(format!("router event: {e}")))?;
+    let mut body = match body {
+        Some(b) => b,
+        None => serde_json::from_str(e["body"].as_str().unwrap_or("{}"))
+            .map_err(|e| BenchError::Setup(format!("router event body: {e}")))?,
+    };
+    body["model"] = Value::String(crate::harness::MODEL.to_owned());
+    e["body"] = Value::String(body.to_string());
+    e["isBase64Encoded"] = Value::Bool(false);
+    e["rawPath"] = Value::String(path.to_owned());
+    e["requestContext"]["http"]["path"] = Value::String(path.to_owned());
+    Ok(e.to_string())
 }
 
 /// Cold start and resident memory per function. Each life gets a fresh Runtime API, so an
@@ -510,6 +674,68 @@ mod tests {
         );
         assert_eq!(route("/cloudformation-response"), RouteKind::Other);
         assert_eq!(route("/"), RouteKind::Other);
+    }
+
+    #[test]
+    fn a_streamed_answer_is_timed_from_its_first_body_byte() {
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_millis(5);
+        let mut s = StreamedBody {
+            streaming: true,
+            ..StreamedBody::default()
+        };
+        // The prelude and its delimiter split across frames: no body byte yet.
+        s.feed(br#"{"statusCode":200,"headers":{}}"#, t0);
+        s.feed(&[0; 5], t0);
+        s.feed(&[0; 3], t0);
+        assert_eq!(s.first_byte, None);
+        assert_eq!(s.status(), Some(200));
+        s.feed(b"data: {}", later);
+        s.feed(b"more", later + Duration::from_millis(1));
+        assert_eq!(s.first_byte, Some(later));
+        assert_eq!(s.body_text(), "data: {}more");
+
+        let mut refused = StreamedBody {
+            streaming: true,
+            ..StreamedBody::default()
+        };
+        refused.feed(b"{\"statusCode\":404}\0\0\0\0\0\0\0\0{\"error\":1}", t0);
+        assert_eq!(refused.status(), Some(404));
+        // A buffered answer is never searched for a prelude.
+        let mut buffered = StreamedBody::default();
+        buffered.feed(&[b'{', 0, 0, 0, 0, 0, 0, 0, 0, b'}'], t0);
+        assert_eq!((buffered.first_byte, buffered.status()), (None, None));
+    }
+
+    #[test]
+    fn sample_events_are_pointed_at_the_benchs_model_and_route() {
+        let template = r#"{"rawPath":"/v1/chat/completions","requestContext":{"http":{"path":"/v1/chat/completions"}},"body":"{\"model\":\"x\",\"stream\":true}","isBase64Encoded":false}"#;
+        let e: Value = serde_json::from_str(
+            &router_event(
+                template,
+                "/v1/messages",
+                Some(serde_json::json!({"max_tokens": 5})),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(e["rawPath"], "/v1/messages");
+        assert_eq!(e["requestContext"]["http"]["path"], "/v1/messages");
+        let body: Value = serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"max_tokens": 5, "model": crate::harness::MODEL})
+        );
+        let kept: Value =
+            serde_json::from_str(
+                serde_json::from_str::<Value>(&router_event(template, "/p", None).unwrap())
+                    .unwrap()["body"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(kept["stream"], true);
+        assert_eq!(kept["model"], crate::harness::MODEL);
     }
 
     #[test]

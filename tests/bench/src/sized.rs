@@ -16,7 +16,9 @@ use serde_json::Value;
 use crate::error::BenchError;
 use crate::harness::Stack;
 use crate::report::{Row, Target};
-use crate::runtime_api::{Function, Outcome, Reaped, RuntimeApi, functions, lambda_command};
+use crate::runtime_api::{
+    Function, Outcome, Reaped, RuntimeApi, functions, lambda_command, router_event,
+};
 use crate::stats::percentile;
 
 /// The Lambda memory sizes compared, in MB. 1,769 MB is the size that buys one full vCPU.
@@ -37,12 +39,12 @@ pub fn cfs(mb: u32) -> (u64, u64) {
 }
 
 /// A cgroup v1 `cpu` child with a quota; removed when dropped (after its processes are gone).
-struct CpuGroup {
+pub(crate) struct CpuGroup {
     dir: PathBuf,
 }
 
 impl CpuGroup {
-    fn create(mb: u32) -> Result<Self, String> {
+    pub(crate) fn create(mb: u32) -> Result<Self, String> {
         let dir = Path::new(CGROUP_ROOT).join(format!("bench-sized-{}-{mb}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         let group = Self { dir };
@@ -71,38 +73,100 @@ impl Drop for CpuGroup {
     }
 }
 
+/// What one environment is sent, and what its warm requests are compared with.
+struct Case {
+    /// The bootstrap (`target/release/<binary>`) and its entry in [`functions`].
+    binary: &'static str,
+    /// What a warm request is, for the row names.
+    what: &'static str,
+    /// This case's lives give the function's cold-start rows (one case per function does).
+    cold_rows: bool,
+    event: String,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Timed from the event handed out to the whole answer.
+    Whole,
+    /// A streamed router answer: its first body byte beside the same call's first event straight
+    /// to the local Bedrock.
+    Streamed(Direct),
+    /// A subscription batch of this many log-message bytes: the verifier's throughput.
+    Batch(u64),
+    /// A new custom-resource create each time.
+    Create,
+}
+
+/// The direct call a streamed route is compared with.
+#[derive(Clone, Copy, PartialEq)]
+enum Direct {
+    ConverseStream,
+    InvokeModelWithResponseStream,
+}
+
+impl Direct {
+    /// The direct call's time to its first event, in ms.
+    async fn first_event_ms(self, stack: &Stack) -> Result<f64, BenchError> {
+        match self {
+            Self::ConverseStream => {
+                let offsets =
+                    crate::router_bench::direct_stream(&stack.runtime_client(), &stack.profile_arn)
+                        .await?;
+                offsets
+                    .first()
+                    .copied()
+                    .ok_or_else(|| BenchError::BadAnswer {
+                        what: "ConverseStream".into(),
+                        detail: "no event".into(),
+                    })
+            }
+            Self::InvokeModelWithResponseStream => {
+                Ok(crate::messages_bench::direct_call(stack, true).await?.0)
+            }
+        }
+    }
+}
+
 /// Per-request events: the provisioner gets a new logical id each time, so every request is a
 /// real create rather than a conflict with the profile the previous one made.
-fn event(f: &Function, mb: u32, life: usize, i: usize) -> String {
-    if f.name != "provisioner" {
-        return f.event.clone();
+fn event(c: &Case, mb: u32, life: usize, i: usize) -> String {
+    if c.kind != Kind::Create {
+        return c.event.clone();
     }
-    let mut e: Value = serde_json::from_str(&f.event).unwrap_or(Value::Null);
+    let mut e: Value = serde_json::from_str(&c.event).unwrap_or(Value::Null);
     e["LogicalResourceId"] = Value::String(format!("Sized{mb}x{life}x{i}"));
     e["RequestId"] = Value::String(format!("sized-{mb}-{life}-{i}"));
     e.to_string()
 }
 
+#[derive(Default)]
 struct Life {
     cold_ms: f64,
     /// Spawn → the first poll for an event: what Lambda reports as Init Duration.
     init_ms: f64,
+    /// Warm requests: event handed out → whole answer.
     warm_ms: Vec<f64>,
+    /// Warm streamed requests: event handed out → first body byte, and the direct call's
+    /// first event right after it.
+    first_byte_ms: Vec<f64>,
+    direct_first_ms: Vec<f64>,
     errors: usize,
     first_error: Option<String>,
 }
 
-/// One environment inside `group`: spawn → first answer, then `requests - 1` warm requests.
-async fn life_in(
+pub(crate) fn ms_between(from: Option<Instant>, to: Option<Instant>) -> Option<f64> {
+    Some((to?.checked_duration_since(from?)?).as_secs_f64() * 1e3)
+}
+
+/// Starts `binary` as Lambda would for `f`, inside `group`: a shell joins the group and then
+/// execs the bootstrap, so init is charged to the quota.
+pub(crate) fn spawn_in(
     group: &CpuGroup,
     binary: &Path,
     f: &Function,
-    api: &mut RuntimeApi,
-    mb: u32,
-    index: usize,
-    requests: usize,
-) -> Result<Life, BenchError> {
-    // The shell joins the group and then execs the bootstrap, so init is charged to the quota.
+    api: &RuntimeApi,
+) -> Result<Reaped, BenchError> {
     let script = "echo $$ > \"$1/cgroup.procs\" && exec \"$2\"";
     let args: [&OsStr; 5] = [
         OsStr::new("-c"),
@@ -112,32 +176,36 @@ async fn life_in(
         binary.as_os_str(),
     ];
     let mut cmd = lambda_command(Path::new("/bin/sh"), &args, f, api);
+    Ok(Reaped(cmd.spawn().map_err(|e| {
+        BenchError::io(binary.display().to_string(), e)
+    })?))
+}
+
+/// One environment inside `group`: spawn → first answer, then `requests - 1` warm requests.
+#[allow(clippy::too_many_arguments)]
+async fn life_in(
+    group: &CpuGroup,
+    binary: &Path,
+    f: &Function,
+    case: &Case,
+    stack: &Stack,
+    api: &mut RuntimeApi,
+    mb: u32,
+    index: usize,
+    requests: usize,
+) -> Result<Life, BenchError> {
     let start = Instant::now();
-    let child = Reaped(
-        cmd.spawn()
-            .map_err(|e| BenchError::io(binary.display().to_string(), e))?,
-    );
+    let child = spawn_in(group, binary, f, api)?;
     let mut life = Life {
         cold_ms: f64::NAN,
         init_ms: f64::NAN,
-        warm_ms: vec![],
-        errors: 0,
-        first_error: None,
+        ..Life::default()
     };
     for i in 0..requests.max(1) {
         let id = format!("sized-{}-{mb}-{index}-{i}", child.0.id());
-        let sent = Instant::now();
         let answer = api
-            .invoke(&id, &event(f, mb, index, i), Duration::from_secs(60))
+            .invoke(&id, &event(case, mb, index, i), Duration::from_secs(60))
             .await?;
-        if i == 0 {
-            life.cold_ms = (answer.at - start).as_secs_f64() * 1e3;
-            if let Some(polled) = api.first_poll() {
-                life.init_ms = (polled - start).as_secs_f64() * 1e3;
-            }
-        } else {
-            life.warm_ms.push((answer.at - sent).as_secs_f64() * 1e3);
-        }
         if answer.request_id != id {
             return Err(BenchError::BadAnswer {
                 what: f.name.into(),
@@ -147,6 +215,28 @@ async fn life_in(
         if let Outcome::Error(e) = answer.outcome {
             life.errors += 1;
             life.first_error.get_or_insert(e);
+            continue;
+        }
+        if i == 0 {
+            life.cold_ms = (answer.at - start).as_secs_f64() * 1e3;
+            if let Some(polled) = api.first_poll() {
+                life.init_ms = (polled - start).as_secs_f64() * 1e3;
+            }
+            continue;
+        }
+        if let Some(t) = ms_between(answer.handed_out, Some(answer.at)) {
+            life.warm_ms.push(t);
+        }
+        if let Kind::Streamed(direct) = case.kind {
+            let first = ms_between(answer.handed_out, answer.first_byte).ok_or_else(|| {
+                BenchError::BadAnswer {
+                    what: f.name.into(),
+                    detail: "a streamed answer without a body after its prelude".into(),
+                }
+            })?;
+            life.first_byte_ms.push(first);
+            life.direct_first_ms
+                .push(direct.first_event_ms(stack).await?);
         }
     }
     drop(child);
@@ -163,7 +253,76 @@ fn provisioner_create(root: &Path, api: &RuntimeApi) -> Result<String, BenchErro
     Ok(e.to_string())
 }
 
-/// Cold start and warm request time of each bootstrap at each size's CPU share.
+/// Records in the verifier's subscription batch: enough for one full batch (1 MiB of messages).
+const BATCH_RECORDS: u64 = 4_000;
+
+/// Every case at one size, each with the events it needs (the provisioner's response URL is the
+/// life's own Runtime API, so its event is filled in per life).
+fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
+    let read = |p: &str| {
+        let path = root.join(p);
+        std::fs::read_to_string(&path).map_err(|e| BenchError::io(path.display().to_string(), e))
+    };
+    let chat = read("events/router/chat-completion.json")?;
+    let stream = read("events/router/chat-completion-stream.json")?;
+    let messages = serde_json::json!({"max_tokens": 256, "stream": true,
+        "messages": [{"role": "user", "content": crate::harness::PROMPT}]});
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io(dir.display().to_string(), e))?;
+    let batch = crate::stream_bench::batches(&dir, BATCH_RECORDS)?;
+    let (Some(payload), Some(&bytes)) =
+        (batch.payloads.first(), batch.payload_message_bytes.first())
+    else {
+        return Err(BenchError::Setup("no subscription batch was made".into()));
+    };
+    Ok(vec![
+        Case {
+            binary: "router",
+            what: "chat request (Runtime API event → answer, local Bedrock)",
+            cold_rows: true,
+            event: router_event(&chat, "/v1/chat/completions", None)?,
+            kind: Kind::Whole,
+        },
+        Case {
+            binary: "router",
+            what: "chat stream",
+            cold_rows: false,
+            event: router_event(&stream, "/v1/chat/completions", None)?,
+            kind: Kind::Streamed(Direct::ConverseStream),
+        },
+        Case {
+            binary: "router",
+            what: "/v1/messages stream",
+            cold_rows: false,
+            event: router_event(&stream, "/v1/messages", Some(messages))?,
+            kind: Kind::Streamed(Direct::InvokeModelWithResponseStream),
+        },
+        Case {
+            binary: "verifier",
+            what: "scheduled run (empty log window)",
+            cold_rows: true,
+            event: read("events/verifier/scheduled.json")?,
+            kind: Kind::Whole,
+        },
+        Case {
+            binary: "verifier",
+            what: "subscription batch",
+            cold_rows: false,
+            event: String::from_utf8_lossy(payload).into_owned(),
+            kind: Kind::Batch(bytes),
+        },
+        Case {
+            binary: "provisioner",
+            what: "custom-resource create",
+            cold_rows: true,
+            event: String::new(),
+            kind: Kind::Create,
+        },
+    ])
+}
+
+/// Cold start, warm request time, streamed first-byte overhead and verifier throughput of each
+/// bootstrap at each size's CPU share.
 pub async fn sized(
     root: &Path,
     stack: &Stack,
@@ -172,6 +331,7 @@ pub async fn sized(
 ) -> Result<Vec<Row>, BenchError> {
     let s = "Lambda-sized CPU (cgroup v1 cpu, 10 ms CFS period)";
     let mut rows = vec![];
+    let cases = cases(root)?;
     for mb in SIZES_MB {
         let group = match CpuGroup::create(mb) {
             Ok(g) => g,
@@ -186,72 +346,111 @@ pub async fn sized(
         };
         let (period, quota) = cfs(mb);
         let share = quota as f64 / period as f64;
-        for (index, name) in ["router", "verifier", "provisioner"]
-            .into_iter()
-            .enumerate()
-        {
+        for case in &cases {
+            let name = case.binary;
             let binary = root.join("target/release").join(name);
             if !binary.exists() {
                 rows.push(
-                    Row::new(s, format!("{mb} MB {name} spawn → first answer"), "ms")
+                    Row::new(s, format!("{mb} MB {name} {}", case.what), "ms")
                         .note(format!("not measured: {} is missing", binary.display())),
                 );
                 continue;
             }
-            let (mut cold, mut init, mut warm, mut errors, mut first_error) =
-                (vec![], vec![], vec![], 0, None);
+            let mut lives = vec![];
             for life_index in 0..repeats {
                 let mut api = RuntimeApi::start().await?;
-                let mut all = functions(root, stack, &api)?;
-                let mut f = all.swap_remove(index);
-                if name == "provisioner" {
-                    f.event = provisioner_create(root, &api)?;
+                let f = functions(root, stack, &api)?
+                    .into_iter()
+                    .find(|f| f.name == name)
+                    .ok_or_else(|| BenchError::Setup(format!("no function {name}")))?;
+                let mut case_here = Case {
+                    event: case.event.clone(),
+                    ..*case
+                };
+                if case.kind == Kind::Create {
+                    case_here.event = provisioner_create(root, &api)?;
                 }
-                let life = life_in(&group, &binary, &f, &mut api, mb, life_index, requests).await?;
-                cold.push(life.cold_ms);
-                init.push(life.init_ms);
-                warm.extend(life.warm_ms);
-                errors += life.errors;
-                if first_error.is_none() {
-                    first_error = life.first_error;
-                }
+                let life = life_in(
+                    &group, &binary, &f, &case_here, stack, &mut api, mb, life_index, requests,
+                )
+                .await?;
+                lives.push(life);
             }
-            let answered = match &first_error {
-                None => format!(
-                    "share {share:.3} vCPU ({quota}/{period} µs); every invocation answered with a response"
-                ),
-                Some(e) => format!(
-                    "share {share:.3} vCPU ({quota}/{period} µs); {errors} errors, first: {e}"
-                ),
-            };
-            rows.push(
-                Row::new(s, format!("{mb} MB {name} spawn → first answer"), "ms")
-                    .values(&cold)
-                    .target(Target::at_most(150.0))
-                    .note(answered),
-            );
-            // The split of that time: init (Lambda's Init Duration) and the first invocation.
-            let first: Vec<f64> = cold.iter().zip(&init).map(|(c, i)| c - i).collect();
-            rows.push(
-                Row::new(s, format!("{mb} MB {name} of which init"), "ms")
-                    .values(&init)
-                    .note("spawn → first poll for an event"),
-            );
-            rows.push(
-                Row::new(s, format!("{mb} MB {name} of which first invocation"), "ms")
-                    .values(&first)
-                    .note("event handed out → answer, the first calls on new connections"),
-            );
-            if warm.is_empty() {
-                continue;
-            }
-            let what = match name {
-                "router" => "chat request (Runtime API event → answer, local Bedrock)",
-                "verifier" => "scheduled run (empty log window)",
-                _ => "custom-resource create",
-            };
+            rows.extend(case_rows(s, mb, share, (quota, period), case, &lives));
+        }
+        drop(group);
+    }
+    Ok(rows)
+}
+
+/// The rows one case's lives at one size give.
+fn case_rows(
+    s: &str,
+    mb: u32,
+    share: f64,
+    (quota, period): (u64, u64),
+    case: &Case,
+    lives: &[Life],
+) -> Vec<Row> {
+    let name = case.binary;
+    let all = |f: fn(&Life) -> &Vec<f64>| -> Vec<f64> {
+        lives.iter().flat_map(|l| f(l).iter().copied()).collect()
+    };
+    let cold: Vec<f64> = lives
+        .iter()
+        .map(|l| l.cold_ms)
+        .filter(|c| c.is_finite())
+        .collect();
+    let init: Vec<f64> = lives
+        .iter()
+        .map(|l| l.init_ms)
+        .filter(|c| c.is_finite())
+        .collect();
+    let errors: usize = lives.iter().map(|l| l.errors).sum();
+    let first_error = lives.iter().find_map(|l| l.first_error.clone());
+    let answered = match &first_error {
+        None => format!(
+            "share {share:.3} vCPU ({quota}/{period} µs); every invocation answered with a success"
+        ),
+        Some(e) => {
+            format!("share {share:.3} vCPU ({quota}/{period} µs); {errors} failed, first: {e}")
+        }
+    };
+    let mut rows = vec![];
+    if case.cold_rows {
+        rows.push(
+            Row::new(s, format!("{mb} MB {name} spawn → first answer"), "ms")
+                .values(&cold)
+                .target(Target::at_most(150.0))
+                .note(answered.clone()),
+        );
+        // The split of that time: init (Lambda's Init Duration) and the first invocation.
+        let first: Vec<f64> = lives
+            .iter()
+            .filter(|l| l.cold_ms.is_finite() && l.init_ms.is_finite())
+            .map(|l| l.cold_ms - l.init_ms)
+            .collect();
+        rows.push(
+            Row::new(s, format!("{mb} MB {name} of which init"), "ms")
+                .values(&init)
+                .note("spawn → first poll for an event"),
+        );
+        rows.push(
+            Row::new(s, format!("{mb} MB {name} of which first invocation"), "ms")
+                .values(&first)
+                .note("event handed out → answer, the first calls on new connections"),
+        );
+    } else if first_error.is_some() {
+        rows.push(Row::new(s, format!("{mb} MB {name} {}", case.what), "").note(answered.clone()));
+    }
+    let warm = all(|l| &l.warm_ms);
+    if warm.is_empty() {
+        return rows;
+    }
+    match case.kind {
+        Kind::Whole | Kind::Create => {
             for (p, label) in [(50.0, "p50"), (99.0, "p99")] {
-                let mut row = Row::new(s, format!("{mb} MB {name} {what} {label}"), "ms")
+                let mut row = Row::new(s, format!("{mb} MB {name} {} {label}", case.what), "ms")
                     .values(&[percentile(&warm, p)]);
                 if name == "router" && label == "p50" {
                     row = row.target(Target::at_most(2.0));
@@ -259,9 +458,44 @@ pub async fn sized(
                 rows.push(row.note(format!("{} warm requests", warm.len())));
             }
         }
-        drop(group);
+        Kind::Streamed(_) => {
+            let (via, direct) = (all(|l| &l.first_byte_ms), all(|l| &l.direct_first_ms));
+            for (p, label) in [(50.0, "p50"), (99.0, "p99")] {
+                let added = percentile(&via, p) - percentile(&direct, p);
+                let mut row = Row::new(
+                    s,
+                    format!("{mb} MB router {} added first byte {label}", case.what),
+                    "ms",
+                )
+                .values(&[added]);
+                if label == "p50" {
+                    row = row.target(Target::at_most(2.0));
+                }
+                rows.push(row.note(format!(
+                    "event handed out → first body byte {:.3} ms vs the same call straight to the local Bedrock {:.3} ms (full core), {} warm streams",
+                    percentile(&via, p),
+                    percentile(&direct, p),
+                    via.len()
+                )));
+            }
+        }
+        Kind::Batch(bytes) => {
+            let mbs: Vec<f64> = warm
+                .iter()
+                .map(|t| bytes as f64 / 1e6 / (t / 1e3))
+                .collect();
+            rows.push(
+                Row::new(s, format!("{mb} MB verifier {} throughput", case.what), "MB/s")
+                    .values(&mbs)
+                    .note(format!(
+                        "{:.2} MB of log messages per batch (event handed out → answer), {} warm batches",
+                        bytes as f64 / 1e6,
+                        mbs.len()
+                    )),
+            );
+        }
     }
-    Ok(rows)
+    rows
 }
 
 #[cfg(test)]

@@ -46,14 +46,16 @@ impl MetricsSink for Discard {
     }
 }
 
-struct Batches {
+pub(crate) struct Batches {
     /// Each payload as the Lambda runtime receives it: JSON text.
-    payloads: Vec<Vec<u8>>,
+    pub(crate) payloads: Vec<Vec<u8>>,
+    /// The log messages' bytes in each payload.
+    pub(crate) payload_message_bytes: Vec<u64>,
     records: u64,
     message_bytes: u64,
 }
 
-fn batches(dir: &Path, records: u64) -> Result<Batches, BenchError> {
+pub(crate) fn batches(dir: &Path, records: u64) -> Result<Batches, BenchError> {
     let path = dir.join("stream-window.jsonl");
     write_window(&path, records)?;
     let text = std::fs::read_to_string(&path)
@@ -61,6 +63,7 @@ fn batches(dir: &Path, records: u64) -> Result<Batches, BenchError> {
     let _ = std::fs::remove_file(&path);
     let mut out = Batches {
         payloads: vec![],
+        payload_message_bytes: vec![],
         records: 0,
         message_bytes: 0,
     };
@@ -87,6 +90,7 @@ fn batches(dir: &Path, records: u64) -> Result<Batches, BenchError> {
             out.records += batch.len() as u64;
             out.message_bytes += bytes as u64;
             out.payloads.push(payload.to_string().into_bytes());
+            out.payload_message_bytes.push(bytes as u64);
             batch.clear();
             bytes = 0;
         }
