@@ -463,15 +463,18 @@ impl<B: Bedrock, D: Directory> Call<'_, B, D> {
                 }
             },
         };
-        if let (Some(rules), Some(policy)) =
-            (&target.caps.prompt_caching, self.inner.prompt_cache.get())
-        {
-            let decision = policy.decide(&target.friendly_id, self.tenant.prompt_cache, opted_out);
-            if decision.place {
-                crate::prompt_cache::place(request, rules, decision.ttl);
+        let placed = match (&target.caps.prompt_caching, self.inner.prompt_cache.get()) {
+            (Some(rules), Some(policy)) => {
+                let decision =
+                    policy.decide(&target.friendly_id, self.tenant.prompt_cache, opted_out);
+                decision
+                    .place
+                    .then(|| crate::prompt_cache::place(request, rules, decision.ttl).total)
             }
-        }
-        self.record.cache_points = crate::prompt_cache::count(request);
+            _ => None,
+        };
+        // Placing counted every checkpoint already; otherwise only the caller's own are there.
+        self.record.cache_points = placed.unwrap_or_else(|| crate::prompt_cache::count(request));
         Ok(())
     }
 

@@ -6,16 +6,10 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::primitives::Blob;
-use router::bedrock::SdkBedrock;
-use router::config::DEFAULT_MAX_BODY_BYTES;
-use router::handler::Router;
-use router::profiles::ProfileDirectory;
 use serde_json::{Value, json};
-use shared::config::ProfileConfig;
-use shared::profile_map::ProfileMap;
 
 use crate::error::BenchError;
-use crate::harness::{self, BenchRouter, Counts, DiscardSink, PROMPT, REGION, Stack};
+use crate::harness::{self, BenchRouter, Counts, PROMPT, REGION, Stack};
 use crate::report::{Row, Target};
 use crate::router_bench::answer_of;
 use crate::stats::percentile;
@@ -36,33 +30,16 @@ fn bad(what: &str, detail: impl Into<String>) -> BenchError {
 
 /// An application profile over Titan on the stack's emulator, and a router serving it.
 async fn titan_router(stack: &Stack) -> Result<(BenchRouter, String), BenchError> {
-    let created = aws_sdk_bedrock::Client::new(&stack.sdk)
-        .create_inference_profile()
-        .inference_profile_name(format!(
-            "bench-embed-{}",
-            stack.emulator.local_addr().port()
-        ))
-        .model_source(
-            aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(format!(
-                "arn:aws:bedrock:{REGION}::foundation-model/{TITAN}"
-            )),
-        )
-        .send()
-        .await
-        .map_err(|e| BenchError::Sdk(format!("CreateInferenceProfile: {e:?}")))?;
-    let arn = created.inference_profile_arn().to_owned();
+    let arn = harness::create_profile(
+        &stack.sdk,
+        format!("bench-embed-{}", stack.emulator.local_addr().port()),
+        format!("arn:aws:bedrock:{REGION}::foundation-model/{TITAN}"),
+    )
+    .await?;
     let yaml = format!(
         "models: [\"{TITAN}\"]\ninferenceProfiles:\n  \"{TITAN}\": \"{arn}\"\ndefaultRegion: {REGION}\n"
     );
-    let config = ProfileConfig::parse(&yaml, |_| None)
-        .map_err(|e| BenchError::Setup(format!("profile config: {e}")))?;
-    let router = Router::new(
-        SdkBedrock::new(stack.sdk.clone()),
-        ProfileDirectory::new(ProfileMap::new(&config)),
-        std::sync::Arc::new(DiscardSink),
-        DEFAULT_MAX_BODY_BYTES,
-    );
-    Ok((router, arn))
+    Ok((harness::router_for(&stack.sdk, &yaml)?, arn))
 }
 
 async fn router_call(router: &BenchRouter) -> Result<f64, BenchError> {

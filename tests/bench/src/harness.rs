@@ -107,24 +107,12 @@ impl Stack {
                 .map_err(|e| BenchError::Emulator(e.to_string()))?;
             let url = emulator.url();
             let sdk = sdk_config(&url);
-            let created = aws_sdk_bedrock::Client::new(&sdk)
-                .create_inference_profile()
-                .inference_profile_name(format!("bench-{}", emulator.local_addr().port()))
-                .model_source(
-                    aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(format!(
-                        "arn:aws:bedrock:{REGION}:123456789012:inference-profile/{MODEL}"
-                    )),
-                )
-                .send()
-                .await
-                .map_err(|e| BenchError::Sdk(format!("CreateInferenceProfile: {e:?}")))?;
-            let profile_arn = created.inference_profile_arn().to_owned();
-            if !profile_arn.contains(":application-inference-profile/") {
-                return Err(BenchError::BadAnswer {
-                    what: "CreateInferenceProfile".into(),
-                    detail: format!("an unexpected ARN {profile_arn:?}"),
-                });
-            }
+            let profile_arn = create_profile(
+                &sdk,
+                format!("bench-{}", emulator.local_addr().port()),
+                format!("arn:aws:bedrock:{REGION}:123456789012:inference-profile/{MODEL}"),
+            )
+            .await?;
             Ok(Self {
                 emulator,
                 url,
@@ -145,19 +133,49 @@ impl Stack {
 
     /// The router as `main` wires it, with metrics formatted but discarded.
     pub fn router(&self) -> Result<BenchRouter, BenchError> {
-        let config = ProfileConfig::parse(&self.profile_yaml(), |_| None)
-            .map_err(|e| BenchError::Setup(format!("profile config: {e}")))?;
-        Ok(Router::new(
-            SdkBedrock::new(self.sdk.clone()),
-            ProfileDirectory::new(ProfileMap::new(&config)),
-            Arc::new(DiscardSink),
-            DEFAULT_MAX_BODY_BYTES,
-        ))
+        router_for(&self.sdk, &self.profile_yaml())
     }
 
     pub fn runtime_client(&self) -> aws_sdk_bedrockruntime::Client {
         self.runtime.clone()
     }
+}
+
+/// Creates an application inference profile `name` copying `source` (a foundation-model or
+/// system-profile ARN) on the emulator behind `sdk`; its ARN.
+pub async fn create_profile(
+    sdk: &SdkConfig,
+    name: String,
+    source: String,
+) -> Result<String, BenchError> {
+    let created = aws_sdk_bedrock::Client::new(sdk)
+        .create_inference_profile()
+        .inference_profile_name(name)
+        .model_source(aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(source))
+        .send()
+        .await
+        .map_err(|e| BenchError::Sdk(format!("CreateInferenceProfile: {e:?}")))?;
+    let arn = created.inference_profile_arn().to_owned();
+    if !arn.contains(":application-inference-profile/") {
+        return Err(BenchError::BadAnswer {
+            what: "CreateInferenceProfile".into(),
+            detail: format!("an unexpected ARN {arn:?}"),
+        });
+    }
+    Ok(arn)
+}
+
+/// The router as `main` wires it for the profile map `yaml`, with metrics formatted but
+/// discarded.
+pub fn router_for(sdk: &SdkConfig, yaml: &str) -> Result<BenchRouter, BenchError> {
+    let config = ProfileConfig::parse(yaml, |_| None)
+        .map_err(|e| BenchError::Setup(format!("profile config: {e}")))?;
+    Ok(Router::new(
+        SdkBedrock::new(sdk.clone()),
+        ProfileDirectory::new(ProfileMap::new(&config)),
+        Arc::new(DiscardSink),
+        DEFAULT_MAX_BODY_BYTES,
+    ))
 }
 
 /// The user turn every call sends (short, like a chat message).
