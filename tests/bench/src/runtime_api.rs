@@ -171,14 +171,39 @@ fn route(path: &str) -> RouteKind<'_> {
     RouteKind::Other
 }
 
-/// CloudWatch Logs answers for an empty log group; `{}` for anything else.
-fn logs_answer(target: &str) -> &'static str {
+/// The API key the bench's tenant `team-a` is given through the Secrets Manager answer.
+pub const BENCH_API_KEY: &str = "bench-api-key-for-team-a";
+const BENCH_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-router-keys-AbCdEf";
+
+/// The secret's id as the router is told it (`ROUTER_API_KEYS_SECRET_ARN`).
+pub fn bench_secret_arn() -> &'static str {
+    BENCH_SECRET_ARN
+}
+
+/// Answers to the JSON-protocol AWS calls the functions make besides Bedrock, by
+/// `X-Amz-Target`: CloudWatch Logs for an empty log group, Secrets Manager with the router's
+/// key hashes (`{tenant: [sha256 hex]}`), and `{}` for the rest (DynamoDB: no item yet, an
+/// update without returned attributes; CloudWatch metrics).
+fn service_answer(target: &str) -> String {
     if target.ends_with(".FilterLogEvents") {
-        r#"{"events":[],"searchedLogStreams":[]}"#
+        r#"{"events":[],"searchedLogStreams":[]}"#.into()
     } else if target.ends_with(".DescribeLogGroups") {
-        r#"{"logGroups":[]}"#
+        r#"{"logGroups":[]}"#.into()
+    } else if target == "secretsmanager.GetSecretValue" {
+        use sha2::Digest as _;
+        let hash: String = sha2::Sha256::digest(BENCH_API_KEY.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        serde_json::json!({
+            "ARN": BENCH_SECRET_ARN,
+            "Name": "bench-router-keys",
+            "SecretString": serde_json::json!({"team-a": [hash]}).to_string(),
+        })
+        .to_string()
     } else {
-        "{}"
+        "{}".into()
     }
 }
 
@@ -304,7 +329,7 @@ async fn serve(shared: Arc<Shared>, req: http::Request<Incoming>) -> http::Respo
             });
             reply(202, r#"{"status":"OK"}"#)
         }
-        RouteKind::Other if !target.is_empty() => reply(200, logs_answer(&target)),
+        RouteKind::Other if !target.is_empty() => reply(200, service_answer(&target)),
         RouteKind::Other => reply(200, ""),
     }
 }
@@ -739,9 +764,22 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_holds_the_bench_keys_hash_for_team_a() {
+        let answer: Value =
+            serde_json::from_str(&service_answer("secretsmanager.GetSecretValue")).unwrap();
+        let keys: Value = serde_json::from_str(answer["SecretString"].as_str().unwrap()).unwrap();
+        // SHA-256 of "bench-api-key-for-team-a", as `sha256sum` prints it.
+        assert_eq!(
+            keys["team-a"][0],
+            "7fd42f11636f95d5781de8e731f8b55ef7b628abe6760d4e3843ece12cd126d9"
+        );
+        assert_eq!(service_answer("DynamoDB_20120810.GetItem"), "{}");
+    }
+
+    #[test]
     fn logs_calls_get_empty_results() {
-        assert!(logs_answer("Logs_20140328.FilterLogEvents").contains("\"events\":[]"));
-        assert_eq!(logs_answer("Logs_20140328.PutLogEvents"), "{}");
+        assert!(service_answer("Logs_20140328.FilterLogEvents").contains("\"events\":[]"));
+        assert_eq!(service_answer("Logs_20140328.PutLogEvents"), "{}");
     }
 
     #[tokio::test]

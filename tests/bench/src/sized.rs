@@ -74,9 +74,14 @@ impl Drop for CpuGroup {
 }
 
 /// What one environment is sent, and what its warm requests are compared with.
+#[derive(Clone)]
 struct Case {
     /// The bootstrap (`target/release/<binary>`) and its entry in [`functions`].
     binary: &'static str,
+    /// The function as the row names call it (the binary, or the binary and how it is set up).
+    who: &'static str,
+    /// Run with API keys from Secrets Manager and a budget ([`keyed_router_env`]).
+    keyed: bool,
     /// What a warm request is, for the row names.
     what: &'static str,
     /// This case's lives give the function's cold-start rows (one case per function does).
@@ -201,7 +206,15 @@ async fn life_in(
         init_ms: f64::NAN,
         ..Life::default()
     };
+    // An on-demand environment holds one invocation for the whole Bedrock call, seconds in which
+    // it uses almost no CPU, so each request meets a refilled quota. Back to back against an
+    // instant local Bedrock, requests would instead share one period's quota and measure a
+    // saturated environment. Two CFS periods of idle between requests give each a fresh one.
+    let idle = Duration::from_micros(2 * cfs(mb).0);
     for i in 0..requests.max(1) {
+        if i > 0 {
+            tokio::time::sleep(idle).await;
+        }
         let id = format!("sized-{}-{mb}-{index}-{i}", child.0.id());
         let answer = api
             .invoke(&id, &event(case, mb, index, i), Duration::from_secs(60))
@@ -253,6 +266,38 @@ fn provisioner_create(root: &Path, api: &RuntimeApi) -> Result<String, BenchErro
     Ok(e.to_string())
 }
 
+/// The router as a deployment with teams runs it: API keys (`ROUTER_AUTH_MODE=NONE`) whose hashes
+/// come from Secrets Manager at init, and a tenant with a budget, so the spend store is set up at
+/// init and every answer's spend is written. The Runtime API stand-in answers Secrets Manager and
+/// DynamoDB (`api_url`, see [`crate::runtime_api`]).
+fn keyed_router_env(stack: &Stack, api_url: &str) -> Vec<(String, String)> {
+    let config = format!(
+        "{}tenants:\n  team-a:\n    budget: {{monthlyUsd: 1000}}\n",
+        stack.profile_yaml()
+    );
+    let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    vec![
+        kv("PROFILES_CONFIG", &config),
+        kv("ROUTER_AUTH_MODE", "NONE"),
+        kv(
+            "ROUTER_API_KEYS_SECRET_ARN",
+            crate::runtime_api::bench_secret_arn(),
+        ),
+        kv("AWS_ENDPOINT_URL_SECRETS_MANAGER", api_url),
+        kv("SPEND_TABLE_NAME", "bench-spend"),
+        kv("AWS_ENDPOINT_URL_DYNAMODB", api_url),
+    ]
+}
+
+/// `event` with the bench tenant's API key, as an OpenAI SDK sends it.
+fn with_api_key(event: &str) -> Result<String, BenchError> {
+    let mut e: Value =
+        serde_json::from_str(event).map_err(|e| BenchError::Setup(format!("router event: {e}")))?;
+    e["headers"]["authorization"] =
+        Value::String(format!("Bearer {}", crate::runtime_api::BENCH_API_KEY));
+    Ok(e.to_string())
+}
+
 /// Records in the verifier's subscription batch: enough for one full batch (1 MiB of messages).
 const BATCH_RECORDS: u64 = 4_000;
 
@@ -278,6 +323,8 @@ fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
     Ok(vec![
         Case {
             binary: "router",
+            who: "router",
+            keyed: false,
             what: "chat request (Runtime API event → answer, local Bedrock)",
             cold_rows: true,
             event: router_event(&chat, "/v1/chat/completions", None)?,
@@ -285,6 +332,8 @@ fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
         },
         Case {
             binary: "router",
+            who: "router",
+            keyed: false,
             what: "chat stream",
             cold_rows: false,
             event: router_event(&stream, "/v1/chat/completions", None)?,
@@ -292,13 +341,26 @@ fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
         },
         Case {
             binary: "router",
+            who: "router",
+            keyed: false,
             what: "/v1/messages stream",
             cold_rows: false,
             event: router_event(&stream, "/v1/messages", Some(messages))?,
             kind: Kind::Streamed(Direct::InvokeModelWithResponseStream),
         },
         Case {
+            binary: "router",
+            who: "router with keys and a budget",
+            keyed: true,
+            what: "chat request (Runtime API event → answer, local Bedrock)",
+            cold_rows: true,
+            event: with_api_key(&router_event(&chat, "/v1/chat/completions", None)?)?,
+            kind: Kind::Whole,
+        },
+        Case {
             binary: "verifier",
+            who: "verifier",
+            keyed: false,
             what: "scheduled run (empty log window)",
             cold_rows: true,
             event: read("events/verifier/scheduled.json")?,
@@ -306,6 +368,8 @@ fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
         },
         Case {
             binary: "verifier",
+            who: "verifier",
+            keyed: false,
             what: "subscription batch",
             cold_rows: false,
             event: String::from_utf8_lossy(payload).into_owned(),
@@ -313,6 +377,8 @@ fn cases(root: &Path) -> Result<Vec<Case>, BenchError> {
         },
         Case {
             binary: "provisioner",
+            who: "provisioner",
+            keyed: false,
             what: "custom-resource create",
             cold_rows: true,
             event: String::new(),
@@ -359,14 +425,14 @@ pub async fn sized(
             let mut lives = vec![];
             for life_index in 0..repeats {
                 let mut api = RuntimeApi::start().await?;
-                let f = functions(root, stack, &api)?
+                let mut f = functions(root, stack, &api)?
                     .into_iter()
                     .find(|f| f.name == name)
                     .ok_or_else(|| BenchError::Setup(format!("no function {name}")))?;
-                let mut case_here = Case {
-                    event: case.event.clone(),
-                    ..*case
-                };
+                if case.keyed {
+                    f.env.extend(keyed_router_env(stack, &api.url()));
+                }
+                let mut case_here = case.clone();
                 if case.kind == Kind::Create {
                     case_here.event = provisioner_create(root, &api)?;
                 }
@@ -392,7 +458,7 @@ fn case_rows(
     case: &Case,
     lives: &[Life],
 ) -> Vec<Row> {
-    let name = case.binary;
+    let name = case.who;
     let all = |f: fn(&Life) -> &Vec<f64>| -> Vec<f64> {
         lives.iter().flat_map(|l| f(l).iter().copied()).collect()
     };
@@ -452,7 +518,7 @@ fn case_rows(
             for (p, label) in [(50.0, "p50"), (99.0, "p99")] {
                 let mut row = Row::new(s, format!("{mb} MB {name} {} {label}", case.what), "ms")
                     .values(&[percentile(&warm, p)]);
-                if name == "router" && label == "p50" {
+                if case.binary == "router" && label == "p50" {
                     row = row.target(Target::at_most(2.0));
                 }
                 rows.push(row.note(format!("{} warm requests", warm.len())));
