@@ -12,7 +12,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts" / "tools"))
 import expand_sam  # noqa: E402
 
-FUNCTIONS = {"ProvisionerFunction": "provisioner", "RouterFunction": "router", "VerifierFunction": "verifier"}
+FUNCTIONS = {"ProvisionerFunction": "provisioner", "RouterFunction": "router", "VerifierFunction": "verifier",
+             "RouterManagedFunction": "router"}
+# RouterCompute picks one of the two: on demand, or on Lambda Managed Instances.
+ROUTERS = ("RouterFunction", "RouterManagedFunction")
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +262,7 @@ def test_router_may_only_update_and_read_the_spend_table_and_publish_to_the_aler
 
 def test_no_other_function_may_touch_the_spend_table(template):
     for name, resource in template["Resources"].items():
-        if name == "RouterFunction" or resource["Type"] != "AWS::Serverless::Function":
+        if name in ROUTERS or resource["Type"] != "AWS::Serverless::Function":
             continue
         assert "dynamodb:" not in json.dumps(resource["Properties"].get("Policies", [])), name
 
@@ -304,3 +307,151 @@ def test_budget_alarm_fires_when_any_tenant_has_spent_its_budget(template):
 def _actions(statement):
     action = statement.get("Action", [])
     return [action] if isinstance(action, str) else list(action)
+
+
+# --- RouterCompute: the router on demand (default) or on Lambda Managed Instances ---------------
+
+MANAGED_CHOICE = {
+    "RouterCompute": "ManagedInstances",
+    "RouterSubnetIds": "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788",
+    "RouterSecurityGroupIds": "sg-0123456789abcdef0",
+}
+MANAGED_ONLY = {"RouterManagedFunction", "RouterCapacityProvider", "RouterCapacityOperatorRole"}
+
+
+def _present(template, parameters):
+    """The logical IDs CloudFormation creates for these parameter values (conditions evaluated)."""
+    return {
+        name for name, resource in template["Resources"].items()
+        if "Condition" not in resource or _condition_holds(template, resource["Condition"], parameters)
+    }
+
+
+@pytest.fixture(scope="module")
+def managed(tmp_path_factory):
+    """The ManagedInstances choice, as written and as SAM expands it."""
+    out = tmp_path_factory.mktemp("managed")
+    expand_sam.main(str(REPO / "template.yaml"), str(out / "expanded.json"), MANAGED_CHOICE,
+                    str(out / "source.json"))
+    return {"dir": out, "source": json.loads((out / "source.json").read_text()),
+            "expanded": json.loads((out / "expanded.json").read_text())}
+
+
+def test_router_compute_defaults_to_on_demand_with_no_capacity_provider(template, expanded):
+    parameter = template["Parameters"]["RouterCompute"]
+    assert parameter["AllowedValues"] == ["OnDemand", "ManagedInstances"]
+    assert parameter["Default"] == "OnDemand"
+    present = _present(expanded, {})
+    assert "RouterFunction" in present and "RouterFunctionUrl" in present
+    assert not present & MANAGED_ONLY
+    assert not any(expanded["Resources"][name]["Type"] == "AWS::Lambda::CapacityProvider" for name in present)
+    # The on-demand router keeps its size, limit and URL, and carries no Managed Instances setting.
+    router = expanded["Resources"]["RouterFunction"]["Properties"]
+    assert router["MemorySize"] == 256 and router["ReservedConcurrentExecutions"] == 50
+    assert "CapacityProviderConfig" not in router and "FunctionScalingConfig" not in router
+    assert _output_url(expanded, {}) == {"Fn::GetAtt": ["RouterFunctionUrl", "FunctionUrl"]}
+
+
+def _output_url(template, parameters):
+    condition, when_true, when_false = template["Outputs"]["RouterUrl"]["Value"]["Fn::If"]
+    return when_true if _condition_holds(template, condition, parameters) else when_false
+
+
+def test_managed_instances_choice_creates_the_provider_and_the_managed_router_only(managed):
+    expanded = managed["expanded"]
+    present = _present(expanded, MANAGED_CHOICE)
+    assert MANAGED_ONLY <= present
+    assert "RouterFunction" not in present and "RouterFunctionUrl" not in present
+    assert _output_url(expanded, MANAGED_CHOICE) == {"Fn::GetAtt": ["RouterManagedFunctionUrl", "FunctionUrl"]}
+    provider = expanded["Resources"]["RouterCapacityProvider"]
+    assert provider["Type"] == "AWS::Lambda::CapacityProvider"
+    properties = provider["Properties"]
+    assert properties["VpcConfig"] == {"SubnetIds": {"Ref": "RouterSubnetIds"},
+                                       "SecurityGroupIds": {"Ref": "RouterSecurityGroupIds"}}
+    assert properties["InstanceRequirements"]["Architectures"] == ["arm64"], "instances default to x86_64"
+    assert properties["PermissionsConfig"] == {
+        "CapacityProviderOperatorRoleArn": {"Fn::GetAtt": ["RouterCapacityOperatorRole", "Arn"]}}
+    # Public-URL permissions follow the router that exists.
+    for name in ("RouterPublicUrlPermission", "RouterPublicInvokePermission"):
+        assert expanded["Resources"][name]["Properties"]["FunctionName"] == {
+            "Fn::If": ["RouterOnManagedInstances", {"Ref": "RouterManagedFunction"}, {"Ref": "RouterFunction"}]}
+
+
+def test_managed_router_points_at_the_provider_with_the_streams_per_environment(template, managed):
+    parameter = template["Parameters"]["RouterStreamsPerEnvironment"]
+    assert parameter["Type"] == "Number" and parameter["Default"] == 64
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (1, 1600), "the API's valid range"
+    assert "docs/benchmarks.md" in parameter["Description"]
+    function = managed["expanded"]["Resources"]["RouterManagedFunction"]
+    assert function["Type"] == "AWS::Lambda::Function"
+    properties = function["Properties"]
+    assert properties["CapacityProviderConfig"] == {"LambdaManagedInstancesCapacityProviderConfig": {
+        "CapacityProviderArn": {"Fn::GetAtt": ["RouterCapacityProvider", "Arn"]},
+        "PerExecutionEnvironmentMaxConcurrency": {"Ref": "RouterStreamsPerEnvironment"},
+        "ExecutionEnvironmentMemoryGiBPerVCpu": 2,
+    }}
+    # 2 GB and 1 vCPU is the smallest Managed Instances environment; no function VPC beside it.
+    assert properties["MemorySize"] == 2048
+    assert "VpcConfig" not in properties and "ReservedConcurrentExecutions" not in properties
+    assert properties["Architectures"] == ["arm64"]
+    url = managed["expanded"]["Resources"]["RouterManagedFunctionUrl"]["Properties"]
+    assert url["InvokeMode"] == "RESPONSE_STREAM" and url["AuthType"] == {"Ref": "RouterAuthType"}
+    assert url["TargetFunctionArn"] == {"Ref": "RouterManagedFunction"}
+
+
+def test_both_routers_share_one_environment_and_one_policy(managed):
+    resources = managed["source"]["Resources"]
+    on_demand, managed_router = (resources[name]["Properties"] for name in ROUTERS)
+    for key in ("Environment", "Policies", "FunctionUrlConfig", "Timeout", "Description"):
+        if key == "Description":
+            assert managed_router[key].startswith(on_demand[key])
+            continue
+        assert managed_router[key] == on_demand[key], key
+    assert resources["RouterManagedFunction"]["Metadata"]["BuildProperties"] == {"Binary": "router"}
+    roles = managed["expanded"]["Resources"]
+    documents = [[p["PolicyDocument"] for p in roles[f"{name}Role"]["Properties"]["Policies"]] for name in ROUTERS]
+    assert documents[0] == documents[1] and documents[0]
+    managed_policies = [roles[f"{name}Role"]["Properties"]["ManagedPolicyArns"] for name in ROUTERS]
+    assert managed_policies[0] == managed_policies[1]
+
+
+def test_operator_role_is_lambdas_with_only_the_documented_managed_policy(managed):
+    role = managed["expanded"]["Resources"]["RouterCapacityOperatorRole"]
+    assert role["Condition"] == "RouterOnManagedInstances"
+    properties = role["Properties"]
+    assert properties["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    assert properties["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator"}]
+    assert not {"Policies", "PermissionsBoundary"} & set(properties), "nothing beyond the documented minimum"
+    # No other role or policy in the stack names the operator policy or trusts Lambda to act on EC2.
+    for name, resource in managed["expanded"]["Resources"].items():
+        if name != "RouterCapacityOperatorRole":
+            assert "AWSLambdaManagedEC2ResourceOperator" not in json.dumps(resource), name
+            assert "ec2:" not in json.dumps(resource.get("Properties", {}).get("Policies", [])), name
+
+
+def test_managed_instances_need_subnets_and_security_groups(template):
+    rule = template["Rules"]["ManagedInstancesNeedANetwork"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "RouterCompute"}, "ManagedInstances"]}
+    asserted = [a["Assert"] for a in rule["Assertions"]]
+    assert asserted == [
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "RouterSubnetIds"}, ""]}]},
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "RouterSecurityGroupIds"}, ""]}]},
+    ]
+    # The defaults are empty (on demand needs no VPC), which is exactly what the rule refuses.
+    for name in ("RouterSubnetIds", "RouterSecurityGroupIds"):
+        assert template["Parameters"][name]["Type"] == "CommaDelimitedList"
+        assert template["Parameters"][name]["Default"] == ""
+
+
+def test_the_managed_instances_choice_passes_cfn_lint_as_written_and_expanded(managed):
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    for name in ("source.json", "expanded.json"):
+        result = subprocess.run([str(cfn_lint), str(managed["dir"] / name)], capture_output=True, text=True)
+        assert result.returncode == 0, name + "\n" + result.stdout + result.stderr
+
+
+def test_choosing_an_unknown_parameter_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no parameter RouterComputer"):
+        expand_sam.main(str(REPO / "template.yaml"), str(tmp_path / "x.json"), {"RouterComputer": "ManagedInstances"})
