@@ -157,7 +157,9 @@ def _condition_holds(template, name, parameters):
 
     def value(node):
         if isinstance(node, dict) and "Ref" in node:
-            return parameters.get(node["Ref"], template["Parameters"].get(node["Ref"], {}).get("Default"))
+            chosen = parameters.get(node["Ref"], template["Parameters"].get(node["Ref"], {}).get("Default"))
+            # CloudFormation hands conditions every parameter as a string (Number 0 is "0").
+            return str(chosen) if isinstance(chosen, (int, float)) else chosen
         if isinstance(node, dict) and "Fn::Equals" in node:
             left, right = node["Fn::Equals"]
             return value(left) == value(right)
@@ -344,6 +346,8 @@ def test_router_compute_defaults_to_on_demand_with_no_capacity_provider(template
     present = _present(expanded, {})
     assert "RouterFunction" in present and "RouterFunctionUrl" in present
     assert not present & MANAGED_ONLY
+    assert not any(expanded["Resources"][name]["Type"] in ("AWS::Lambda::Version", "AWS::Lambda::Alias")
+                   for name in present), "the on-demand router stays unversioned, as before"
     assert not any(expanded["Resources"][name]["Type"] == "AWS::Lambda::CapacityProvider" for name in present)
     # The on-demand router keeps its size, limit and URL, and carries no Managed Instances setting.
     router = expanded["Resources"]["RouterFunction"]["Properties"]
@@ -371,10 +375,11 @@ def test_managed_instances_choice_creates_the_provider_and_the_managed_router_on
     assert properties["InstanceRequirements"]["Architectures"] == ["arm64"], "instances default to x86_64"
     assert properties["PermissionsConfig"] == {
         "CapacityProviderOperatorRoleArn": {"Fn::GetAtt": ["RouterCapacityOperatorRole", "Arn"]}}
-    # Public-URL permissions follow the router that exists.
+    # Public-URL permissions follow the router that exists (on Managed Instances: its alias,
+    # which is what the URL invokes).
     for name in ("RouterPublicUrlPermission", "RouterPublicInvokePermission"):
         assert expanded["Resources"][name]["Properties"]["FunctionName"] == {
-            "Fn::If": ["RouterOnManagedInstances", {"Ref": "RouterManagedFunction"}, {"Ref": "RouterFunction"}]}
+            "Fn::If": ["RouterOnManagedInstances", {"Ref": "RouterManagedFunctionAliaslive"}, {"Ref": "RouterFunction"}]}
 
 
 def test_managed_router_points_at_the_provider_with_the_streams_per_environment(template, managed):
@@ -396,7 +401,15 @@ def test_managed_router_points_at_the_provider_with_the_streams_per_environment(
     assert properties["Architectures"] == ["arm64"]
     url = managed["expanded"]["Resources"]["RouterManagedFunctionUrl"]["Properties"]
     assert url["InvokeMode"] == "RESPONSE_STREAM" and url["AuthType"] == {"Ref": "RouterAuthType"}
-    assert url["TargetFunctionArn"] == {"Ref": "RouterManagedFunction"}
+    # Managed Instances run published versions: the URL invokes the alias SAM moves to each new
+    # version, and replaced versions are deleted rather than kept on the instances.
+    assert url["TargetFunctionArn"] == {"Ref": "RouterManagedFunctionAliaslive"}
+    resources = managed["expanded"]["Resources"]
+    alias = resources["RouterManagedFunctionAliaslive"]
+    assert alias["Condition"] == "RouterOnManagedInstances"
+    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    assert resources[version_id]["Type"] == "AWS::Lambda::Version"
+    assert resources[version_id]["DeletionPolicy"] == "Delete"
 
 
 def test_both_routers_share_one_environment_and_one_policy(managed):
@@ -438,6 +451,7 @@ def test_managed_instances_need_subnets_and_security_groups(template):
     assert asserted == [
         {"Fn::Not": [{"Fn::Contains": [{"Ref": "RouterSubnetIds"}, ""]}]},
         {"Fn::Not": [{"Fn::Contains": [{"Ref": "RouterSecurityGroupIds"}, ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "RouterMaxVCpus"}, "1"]}]},
     ]
     # The defaults are empty (on demand needs no VPC), which is exactly what the rule refuses.
     for name in ("RouterSubnetIds", "RouterSecurityGroupIds"):
@@ -455,3 +469,14 @@ def test_the_managed_instances_choice_passes_cfn_lint_as_written_and_expanded(ma
 def test_choosing_an_unknown_parameter_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no parameter RouterComputer"):
         expand_sam.main(str(REPO / "template.yaml"), str(tmp_path / "x.json"), {"RouterComputer": "ManagedInstances"})
+
+
+def test_the_vcpu_cap_is_set_only_when_given(template, managed):
+    parameter = template["Parameters"]["RouterMaxVCpus"]
+    assert parameter["Default"] == 0 and parameter["MaxValue"] == 15000
+    scaling = managed["expanded"]["Resources"]["RouterCapacityProvider"]["Properties"]["CapacityProviderScalingConfig"]
+    condition, capped, uncapped = scaling["Fn::If"]
+    assert capped == {"ScalingMode": "Auto", "MaxVCpuCount": {"Ref": "RouterMaxVCpus"}}
+    assert uncapped == {"Ref": "AWS::NoValue"}, "0 leaves Lambda's own scaling default"
+    assert not _condition_holds(template, condition, MANAGED_CHOICE)
+    assert _condition_holds(template, condition, {**MANAGED_CHOICE, "RouterMaxVCpus": "32"})
