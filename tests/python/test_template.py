@@ -1,6 +1,7 @@
 """The SAM template, as written and as SAM expands it: the properties a deploy depends on."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -480,3 +481,11 @@ def test_the_vcpu_cap_is_set_only_when_given(template, managed):
     assert uncapped == {"Ref": "AWS::NoValue"}, "0 leaves Lambda's own scaling default"
     assert not _condition_holds(template, condition, MANAGED_CHOICE)
     assert _condition_holds(template, condition, {**MANAGED_CHOICE, "RouterMaxVCpus": "32"})
+
+
+def test_the_documented_overrides_name_parameters_the_template_has(template):
+    for doc in (REPO / "README.md", REPO / "docs" / "router.md"):
+        text = doc.read_text()
+        named = set(re.findall(r'"?\b(Router[A-Za-z]+)=', text))
+        assert {"RouterCompute", "RouterSubnetIds", "RouterSecurityGroupIds"} <= named, doc.name
+        assert named <= set(template["Parameters"]), (doc.name, named - set(template["Parameters"]))
