@@ -15,7 +15,8 @@ build_dir=target/sam-build
 sam build --build-dir "$build_dir" "$@"
 
 status=0
-for id in ProvisionerFunction RouterFunction VerifierFunction; do
+# RouterManagedFunction (RouterCompute=ManagedInstances) is built too: sam build ignores conditions.
+for id in ProvisionerFunction RouterFunction RouterManagedFunction VerifierFunction; do
   bootstrap="$build_dir/$id/bootstrap"
   if [ ! -x "$bootstrap" ]; then
     echo "$id: no bootstrap at $bootstrap" >&2
