@@ -9,6 +9,12 @@ and verifier's profile map; then prints the Function URL and a working curl.
 EventBridge scheduled event every 5 minutes; `stream` stands in for the subscription filter,
 forwarding each new record of the log group to it as an `awslogs` batch within about a second;
 `both` does both.
+
+`--team-budget-usd N` shows spend and budgets live: the router then takes API keys
+(`ROUTER_AUTH_MODE=NONE`, as the template's `RouterAuthType: NONE`) and serves one tenant,
+`team-a`, with a key made for this run (printed once, kept in `.local/team-a.key`), a monthly
+budget of N USD that is enforced, and example prices for the two local models, so a few calls
+show the team's spend in USD and then the refusal it gets at its budget.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
+import hashlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -57,6 +65,15 @@ SUBSCRIPTION_FILTER = "local-stack-verifier"
 BATCH_EVENTS = 10_000
 BATCH_BYTES = 1_048_576
 SCAN_RATE_S = 300
+# With --team-budget-usd: the tenant the run's API key belongs to, and example rates for the two
+# local models (USD per million tokens; the built-in table has none for them). These are
+# illustrative numbers for the walkthrough, not AWS's prices: price real models in your own
+# `prices:` (README, "Spend and budgets").
+TEAM = "team-a"
+EXAMPLE_PRICES = [
+    {"model": "anthropic.claude-opus-5-5", "input": 5.0, "output": 25.0, "cacheRead": 0.5, "cacheWrite": 6.25},
+    {"model": "amazon.nova-2-lite-v1:0", "input": 0.3, "output": 2.5, "cacheRead": 0.075, "cacheWrite": 0.0},
+]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/local-stack/5b3c9c60-0000-11ef-9000-0a1b2c3d4e5f"
 
 
@@ -263,6 +280,8 @@ class LocalStack:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.env.update(LOCAL_AWS_ENV)
         self.env["PATH"] = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', '')}"
+        # A key for this run only: the configuration keeps its SHA-256, the file the key itself.
+        self.team_key = f"local-{TEAM}-{secrets.token_urlsafe(24)}" if args.team_budget_usd else None
 
     # -- processes ------------------------------------------------------------------------------
 
@@ -331,6 +350,11 @@ class LocalStack:
             "SCAN_RATE_MINUTES": "5",
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         })
+        if self.team_key:
+            watch_env["ROUTER_AUTH_MODE"] = "NONE"
+            key_file = STATE_DIR / f"{TEAM}.key"
+            key_file.write_text(self.team_key + "\n")
+            key_file.chmod(0o600)
         self.watch_env = watch_env
         # The profile map is written before the router's first (cold) start reads it.
         self.write_profile_map({})
@@ -473,6 +497,15 @@ class LocalStack:
             # Product-only (LibreChat ignores it): the router caches long prompts of OpenAI callers.
             "promptCache": {"mode": "auto"},
         }
+        if self.team_key:
+            # Product-only keys too: one team with an enforced monthly budget, and example prices.
+            document["tenants"] = {
+                TEAM: {
+                    "apiKeys": [hashlib.sha256(self.team_key.encode()).hexdigest()],
+                    "budget": {"monthlyUsd": self.args.team_budget_usd, "alertAt": [50, 100], "enforce": True},
+                }
+            }
+            document["prices"] = [dict(p, region="*") for p in EXAMPLE_PRICES]
         # JSON is YAML: LibreChat and the functions read this file alike.
         (STATE_DIR / "profiles.yaml").write_text(json.dumps(document, indent=2) + "\n")
 
@@ -525,12 +558,18 @@ class LocalStack:
             "verifier_mode": self.args.verifier_mode,
             "router_https_url": self.router_https_url,
             "ca_file": self.tls["ca"],
+            "team": TEAM if self.team_key else None,
+            "team_key_file": str(STATE_DIR / f"{TEAM}.key") if self.team_key else None,
         }
         (STATE_DIR / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
         print(flush=True)
         print(f"Router Function URL: {base}", flush=True)
         print("Try it:", flush=True)
-        print(f"  curl -s {base}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{body}'",
+        auth = ""
+        if self.team_key:
+            auth = f"-H \"authorization: Bearer $(cat .local/{TEAM}.key)\" "
+            print(f"  ({TEAM}'s API key for this run, also in .local/{TEAM}.key: {self.team_key})", flush=True)
+        print(f"  curl -s {base}/v1/chat/completions {auth}-H 'content-type: application/json' \\\n    -d '{body}'",
               flush=True)
         print(f"Over https (Bedrock SDKs, Claude Code): {self.router_https_url}", flush=True)
         print(f"  trust the local CA: export AWS_CA_BUNDLE={self.tls['ca']} NODE_EXTRA_CA_CERTS={self.tls['ca']}",
@@ -540,12 +579,27 @@ class LocalStack:
               f"--invoke-port {self.args.lambda_port} \\\n"
               "    --data-ascii \"{\\\"start\\\":\\\"$(date -u -d '-10 min' +%FT%TZ)\\\",\\\"end\\\":\\\"$(date -u -d '+1 min' +%FT%TZ)\\\"}\"",
               flush=True)
-        print("See the spend of this month (tenant `default` when the router takes no keys):", flush=True)
+        tenant = TEAM if self.team_key else "default"
+        if self.team_key:
+            print(f"See {TEAM}'s spend this month (costPicoUsd is 10^-12 USD); at its budget of "
+                  f"${self.args.team_budget_usd} the next call gets HTTP 429 insufficient_quota:", flush=True)
+        else:
+            print("See the spend of this month (tenant `default` when the router takes no keys):", flush=True)
         print(f"  source scripts/aws-local-env.sh; .venv/bin/aws dynamodb get-item --endpoint-url {self.logs_url} --table-name {SPEND_TABLE} \\\n"
-              "    --key \"{\\\"pk\\\":{\\\"S\\\":\\\"tenant#default\\\"},\\\"sk\\\":{\\\"S\\\":\\\"month#$(date -u +%Y-%m)\\\"}}\"",
+              f"    --key \"{{\\\"pk\\\":{{\\\"S\\\":\\\"tenant#{tenant}\\\"}},\\\"sk\\\":{{\\\"S\\\":\\\"month#$(date -u +%Y-%m)\\\"}}}}\"",
               flush=True)
         print("Ctrl-C stops everything.", flush=True)
         print("ready", flush=True)
+
+
+def positive_usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of USD") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"a budget must be a positive number of USD, not {text}")
+    return value
 
 
 def main() -> int:
@@ -557,6 +611,9 @@ def main() -> int:
                         help="how the verifier is fed, as the template's VerifierMode (default: schedule)")
     parser.add_argument("--tls-port", type=int, default=9443,
                         help="the router's Function URL over https (for Bedrock API keys in the AWS SDKs)")
+    parser.add_argument("--team-budget-usd", type=positive_usd, default=None, metavar="USD",
+                        help="serve one team with an API key and this enforced monthly budget, to see spend and a "
+                             "budget refusal live (the router then requires the key)")
     args = parser.parse_args()
 
     stack = LocalStack(args)

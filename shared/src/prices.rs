@@ -128,6 +128,23 @@ pub fn pico_to_usd(pico: u64) -> f64 {
     pico as f64 / PICO_PER_USD as f64
 }
 
+/// An amount for people to read (messages, alerts): cents when it is a dollar or more or whole
+/// cents, otherwise as many decimals as it takes up to micro-dollars (the precision a budget is
+/// configured in), so a $0.005 budget never reads as "$0.01". Exact: no float on the way.
+pub fn usd_text(pico: u64) -> String {
+    const PICO_PER_MICRO: u64 = 1_000_000;
+    const PICO_PER_CENT: u64 = PICO_PER_USD / 100;
+    let micro = pico / PICO_PER_MICRO;
+    let (dollars, micro_part) = (micro / 1_000_000, micro % 1_000_000);
+    if dollars > 0 || pico.is_multiple_of(PICO_PER_CENT) {
+        let cents = pico / PICO_PER_CENT + u64::from(pico % PICO_PER_CENT >= PICO_PER_CENT / 2);
+        return format!("{}.{:02}", cents / 100, cents % 100);
+    }
+    let digits = format!("{micro_part:06}");
+    let digits = digits.trim_end_matches('0');
+    format!("0.{digits:0<2}")
+}
+
 /// USD per million tokens of each kind, held as micro-dollars per million tokens
 /// (= pico-dollars per token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -554,6 +571,20 @@ fn parse_decimal_micros(s: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn amounts_read_in_cents_or_in_as_many_decimals_as_a_small_one_needs() {
+        let usd = |micro: u64| super::usd_text(micro * 1_000_000);
+        assert_eq!(usd(0), "0.00");
+        assert_eq!(usd(10_000), "0.01");
+        assert_eq!(usd(5_000), "0.005");
+        assert_eq!(usd(5_270), "0.00527");
+        assert_eq!(usd(310), "0.00031");
+        assert_eq!(usd(500_000_000), "500.00");
+        assert_eq!(usd(1_234_567), "1.23");
+        assert_eq!(usd(1_235_000), "1.24", "half a cent rounds up");
+        assert_eq!(super::usd_text(1), "0.00", "under a micro-dollar");
+    }
+
     use super::*;
 
     const SONNET45: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";

@@ -34,7 +34,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::prices::{PICO_PER_USD, TokenUsage, pico_to_usd};
+use crate::prices::{PICO_PER_USD, TokenUsage, usd_text};
 
 /// Env var naming the spend table.
 pub const ENV_TABLE: &str = "SPEND_TABLE_NAME";
@@ -692,9 +692,9 @@ impl SpendStore for MemorySpendStore {
 pub enum Refusal {
     /// The tenant's budget for the month is spent.
     #[error(
-        "tenant `{tenant}` has spent its budget for {month}: ${spent:.2} of ${budget:.2}; calls resume on the 1st of next month (UTC) or when the budget is raised",
-        spent = pico_to_usd(*spent_pico_usd),
-        budget = pico_to_usd(*budget_pico_usd)
+        "tenant `{tenant}` has spent its budget for {month}: ${spent} of ${budget}; calls resume on the 1st of next month (UTC) or when the budget is raised",
+        spent = usd_text(*spent_pico_usd),
+        budget = usd_text(*budget_pico_usd)
     )]
     BudgetExhausted {
         /// The tenant.
@@ -1315,9 +1315,9 @@ async fn alerts<S: SpendStore, A: AlertSink>(
         if claimed {
             let subject = format!("Bedrock budget: {tenant} reached {pct}% for {month}");
             let body = format!(
-                "Tenant {tenant} has spent ${:.2} of its ${:.2} budget for {month} ({pct}% threshold).{}",
-                pico_to_usd(total),
-                pico_to_usd(budget.monthly_pico_usd),
+                "Tenant {tenant} has spent ${} of its ${} budget for {month} ({pct}% threshold).{}",
+                usd_text(total),
+                usd_text(budget.monthly_pico_usd),
                 if budget.enforce && pct >= 100 {
                     " Calls are refused until the month ends or the budget is raised."
                 } else {

@@ -25,8 +25,8 @@ STARTUP_LIMIT_S = 1500
 
 
 def start_stack(*extra_args: str) -> dict:
-    """Runs scripts/local-stack.sh on free ports until it prints `ready`; its processes are
-    killed with `stop_stack`."""
+    """Runs scripts/local-stack.sh on free ports until it prints `ready`; `stop_stack` stops
+    it."""
     ports = {"bedrock": free_port(), "logs": free_port(), "lambda": free_port()}
     proc = subprocess.Popen(
         ["bash", str(REPO / "scripts" / "local-stack.sh"),
@@ -52,10 +52,17 @@ def start_stack(*extra_args: str) -> dict:
 
 
 def stop_stack(stack: dict) -> None:
+    """Ctrl-C, as a user stops it: the stack's services run in their own sessions, so killing
+    the script's group would leave them holding their ports (the https router's fixed one among
+    them) for the next stack. SIGKILL only if it does not stop."""
     proc = stack["proc"]
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
