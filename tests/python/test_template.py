@@ -352,7 +352,7 @@ def test_router_compute_defaults_to_on_demand_with_no_capacity_provider(template
     assert not any(expanded["Resources"][name]["Type"] == "AWS::Lambda::CapacityProvider" for name in present)
     # The on-demand router keeps its size, limit and URL, and carries no Managed Instances setting.
     router = expanded["Resources"]["RouterFunction"]["Properties"]
-    assert router["MemorySize"] == 256 and router["ReservedConcurrentExecutions"] == 50
+    assert router["MemorySize"] == 128 and router["ReservedConcurrentExecutions"] == 50
     assert "CapacityProviderConfig" not in router and "FunctionScalingConfig" not in router
     assert _output_url(expanded, {}) == {"Fn::GetAtt": ["RouterFunctionUrl", "FunctionUrl"]}
 
