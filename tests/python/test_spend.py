@@ -179,6 +179,36 @@ def test_the_verifier_prices_the_logs_exactly_as_the_router_priced_the_answers(s
     assert unattributed["requests"] == by_tenant["team-b"]["requests"], unattributed
 
 
+def test_a_call_around_the_profile_is_priced_as_the_same_call_through_it(stack, moto):
+    """Priced by the model that ran and the region, never by the ARN: the same Sonnet prompt once
+    through the router (team-a's profile) and once straight to Bedrock with the raw model ID, as an
+    old script would send it. The verifier prices both at the same rates; the raw call is the
+    unattributed spend (what went around the profiles), priced, never $0 or unpriced."""
+    prompt = "Price this the same whichever way it is sent."
+    runtime = boto3.client("bedrock-runtime", region_name=REGION, endpoint_url=stack["emulator"].url,
+                           config=NO_RETRIES)
+    direct = runtime.converse(modelId=SONNET, messages=[{"role": "user", "content": [{"text": prompt}]}])["usage"]
+    assert direct["inputTokens"] > 0 and direct["outputTokens"] > 0
+    assert admin(stack["emulator"], "POST", "/_emulator/runtime/logs/flush")["failed"] == 0
+    env = {**os.environ, **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": moto.url,
+           "AWS_ENDPOINT_URL_BEDROCK": stack["emulator"].url}
+    done = subprocess.run(
+        ["cargo", "run", "-q", "-p", "bedrock-profiles", "--", "scan", str(stack["config_file"]),
+         "--since", "30m", "--log-group", stack["log_group"], "--json", "--quiet"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode in (0, 1), done.stderr
+    cost = json.loads(done.stdout)["cost"]
+    around = {m: t for m, t in cost["unattributed"]["by_model"].items() if m != NOVA}
+    assert len(around) == 1, cost["unattributed"]
+    (model, raw), = around.items()
+    assert "sonnet" in model, model
+    assert raw["requests"] == 1 and raw["unpriced_tokens"] == 0, raw
+    assert raw["pico_usd"] == direct["inputTokens"] * INPUT_PICO + direct["outputTokens"] * OUTPUT_PICO, raw
+    # Through the profile, team-a's Sonnet calls at the very same per-token rates.
+    team = cost["by_tenant"]["team-a"]
+    assert team["pico_usd"] == team["input_tokens"] * INPUT_PICO + team["output_tokens"] * OUTPUT_PICO, team
+
+
 # --- Budgets, alerts, rate limits and an unreachable table -------------------------------------
 #
 # Prices the test sets high (1,000 USD per million tokens, so one token costs a tenth of a cent)
