@@ -148,10 +148,9 @@ def test_a_model_with_no_price_is_counted_as_unpriced_tokens_never_as_zero_dolla
     assert item["requests"] == len(usages)
 
 
-def test_the_verifier_prices_the_logs_exactly_as_the_router_priced_the_answers(stack, moto):
-    """The same traffic, two readings: the router's spend table (the live figure) and the
-    verifier's scan of the invocation logs (the authority), through the operator CLI's scan,
-    which runs the verifier's own code. Tokens and pico-dollars must agree for every tenant."""
+def scan_report(stack, moto):
+    """The verifier's report of the last 30 minutes of the stack's invocation logs, through the
+    operator CLI's scan (the verifier's own code), once the local Bedrock has delivered them."""
     assert admin(stack["emulator"], "POST", "/_emulator/runtime/logs/flush")["failed"] == 0
     env = {**os.environ, **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": moto.url,
            "AWS_ENDPOINT_URL_BEDROCK": stack["emulator"].url}
@@ -160,7 +159,14 @@ def test_the_verifier_prices_the_logs_exactly_as_the_router_priced_the_answers(s
          "--since", "30m", "--log-group", stack["log_group"], "--json", "--quiet"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode in (0, 1), done.stderr
-    report = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_the_verifier_prices_the_logs_exactly_as_the_router_priced_the_answers(stack, moto):
+    """The same traffic, two readings: the router's spend table (the live figure) and the
+    verifier's scan of the invocation logs (the authority), through the operator CLI's scan,
+    which runs the verifier's own code. Tokens and pico-dollars must agree for every tenant."""
+    report = scan_report(stack, moto)
     assert report["complete"] is True, report
     by_tenant = report["cost"]["by_tenant"]
     for tenant in ("team-a", "team-b"):
@@ -189,15 +195,7 @@ def test_a_call_around_the_profile_is_priced_as_the_same_call_through_it(stack, 
                            config=NO_RETRIES)
     direct = runtime.converse(modelId=SONNET, messages=[{"role": "user", "content": [{"text": prompt}]}])["usage"]
     assert direct["inputTokens"] > 0 and direct["outputTokens"] > 0
-    assert admin(stack["emulator"], "POST", "/_emulator/runtime/logs/flush")["failed"] == 0
-    env = {**os.environ, **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": moto.url,
-           "AWS_ENDPOINT_URL_BEDROCK": stack["emulator"].url}
-    done = subprocess.run(
-        ["cargo", "run", "-q", "-p", "bedrock-profiles", "--", "scan", str(stack["config_file"]),
-         "--since", "30m", "--log-group", stack["log_group"], "--json", "--quiet"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode in (0, 1), done.stderr
-    cost = json.loads(done.stdout)["cost"]
+    cost = scan_report(stack, moto)["cost"]
     around = {m: t for m, t in cost["unattributed"]["by_model"].items() if m != NOVA}
     assert len(around) == 1, cost["unattributed"]
     (model, raw), = around.items()
