@@ -46,6 +46,15 @@ pub const ENV_ALERT_TOPIC: &str = "ALERT_TOPIC_ARN";
 /// How stale a tenant's spend may be before the next budget check reads it again.
 pub const DEFAULT_READ_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Env var: the longest an on-demand router waits, after an answer is sent and before it asks
+/// for the next invocation, for that answer's spend write (milliseconds, 0 turns the wait off;
+/// default [`DEFAULT_SETTLE_TIMEOUT`]). See [`SpendTracker::settle`].
+pub const ENV_SETTLE_TIMEOUT: &str = "SPEND_SETTLE_TIMEOUT_MS";
+
+/// Default of [`ENV_SETTLE_TIMEOUT`]: a DynamoDB update in the same region takes a few
+/// milliseconds; a second covers a slow one and bounds what a table outage adds to each call.
+pub const DEFAULT_SETTLE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The most a budget may be, in USD (keeps pico-dollar amounts far inside `u64`).
 pub const MAX_MONTHLY_USD: f64 = 1_000_000.0;
 
@@ -731,6 +740,8 @@ pub struct TrackerSettings {
     pub initial_backoff: Duration,
     /// Longest back-off between write attempts.
     pub max_backoff: Duration,
+    /// Bound of [`SpendTracker::settle`] as the router's runtime calls it; zero: no wait.
+    pub settle_timeout: Duration,
 }
 
 impl Default for TrackerSettings {
@@ -739,12 +750,14 @@ impl Default for TrackerSettings {
             read_interval: DEFAULT_READ_INTERVAL,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
+            settle_timeout: DEFAULT_SETTLE_TIMEOUT,
         }
     }
 }
 
 impl TrackerSettings {
-    /// Reads [`ENV_READ_INTERVAL`] (whole seconds, 1 to 3600).
+    /// Reads [`ENV_READ_INTERVAL`] (whole seconds, 1 to 3600) and [`ENV_SETTLE_TIMEOUT`]
+    /// (whole milliseconds, 0 to 10000).
     pub fn from_env_with(env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut s = Self::default();
         if let Some(v) = env(ENV_READ_INTERVAL).filter(|v| !v.trim().is_empty()) {
@@ -759,6 +772,19 @@ impl TrackerSettings {
                     )
                 })?;
             s.read_interval = Duration::from_secs(secs);
+        }
+        if let Some(v) = env(ENV_SETTLE_TIMEOUT).filter(|v| !v.trim().is_empty()) {
+            let ms = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .ok_or_else(|| {
+                    format!(
+                        "{ENV_SETTLE_TIMEOUT}={v:?} must be a whole number of milliseconds from 0 (no wait) to 10000"
+                    )
+                })?;
+            s.settle_timeout = Duration::from_millis(ms);
         }
         Ok(s)
     }
@@ -877,6 +903,8 @@ struct Pending {
     delta: SpendDelta,
     /// Queued updates merged into this write (each counts once in `stats.pending`).
     updates: u64,
+    /// Of those, the ones not yet in any attempt (each counts once in `Shared::untried`).
+    untried: u64,
     attempts: u32,
     next_try: Instant,
 }
@@ -888,6 +916,10 @@ struct Shared<S, A> {
     settings: TrackerSettings,
     tenants: Mutex<HashMap<String, Arc<TenantState>>>,
     stats: TrackerStats,
+    /// Updates recorded whose first write attempt (with the alerts it triggers) has not ended.
+    untried: AtomicU64,
+    /// Woken each time `untried` goes down.
+    tried: tokio::sync::Notify,
 }
 
 impl<S, A> Shared<S, A> {
@@ -936,10 +968,17 @@ impl<S: SpendStore, A: AlertSink> SpendTracker<S, A> {
             settings,
             tenants: Mutex::new(HashMap::new()),
             stats: TrackerStats::default(),
+            untried: AtomicU64::new(0),
+            tried: tokio::sync::Notify::new(),
         });
         let (queue, rx) = mpsc::unbounded_channel();
         tokio::spawn(writer(Arc::clone(&shared), rx));
         Self { shared, queue }
+    }
+
+    /// How it was configured.
+    pub fn settings(&self) -> &TrackerSettings {
+        &self.shared.settings
     }
 
     /// The store's counters.
@@ -1082,6 +1121,7 @@ impl<S: SpendStore, A: AlertSink> SpendTracker<S, A> {
             e.queued = e.queued.saturating_add(delta.pico_usd);
         }
         self.shared.stats.pending.fetch_add(1, Ordering::Relaxed);
+        self.shared.untried.fetch_add(1, Ordering::Relaxed);
         let total = delta.tokens.total();
         // The writer lives as long as the tracker, so the queue is open while `self` exists.
         let _ = self.queue.send(Update::Month {
@@ -1091,11 +1131,38 @@ impl<S: SpendStore, A: AlertSink> SpendTracker<S, A> {
         });
         if count_minute_tokens && total > 0 {
             self.shared.stats.pending.fetch_add(1, Ordering::Relaxed);
+            self.shared.untried.fetch_add(1, Ordering::Relaxed);
             let _ = self.queue.send(Update::Minute {
                 tenant: tenant.to_owned(),
                 minute: minute_of(now),
                 tokens: total,
             });
+        }
+    }
+
+    /// Waits until every update recorded so far has had its first write attempt (applied, or
+    /// failed and kept for its retry) and any alert it triggered has been published, or until
+    /// `timeout` passes; `true` when nothing was left untried.
+    ///
+    /// The on-demand router calls it after each answer is sent and before it asks Lambda for the
+    /// next invocation: Lambda freezes an environment once it asks, and may shut a frozen one
+    /// down, which would drop writes still queued. The caller has the whole answer by then, so
+    /// the wait costs billed milliseconds, never a byte's delay. It does not wait for retries:
+    /// while the table is down each call pays one failed attempt at most, and the write stays
+    /// queued (counted in `SpendWritesPending`) for the next invocation.
+    pub async fn settle(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        loop {
+            let woken = self.shared.tried.notified();
+            tokio::pin!(woken);
+            // Registered before the check, so a decrement between the check and the wait wakes it.
+            woken.as_mut().enable();
+            if self.shared.untried.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(until, woken).await.is_err() {
+                return self.shared.untried.load(Ordering::Acquire) == 0;
+            }
         }
     }
 
@@ -1178,18 +1245,29 @@ async fn writer<S: SpendStore, A: AlertSink>(
     let mut open = true;
     let take = |u: Update, pending: &mut HashMap<Key, Pending>| {
         let (key, delta) = keyed(u);
-        pending
-            .entry(key)
-            .and_modify(|p| {
+        match pending.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let p = e.get_mut();
                 p.delta.merge(&delta);
                 p.updates += 1;
-            })
-            .or_insert(Pending {
-                delta,
-                updates: 1,
-                attempts: 0,
-                next_try: Instant::now(),
-            });
+                if p.attempts > 0 {
+                    // It joins a write that is failing and waits for that write's retry: trying
+                    // it sooner would only fail again, so nobody should wait on it.
+                    tried(&shared, 1);
+                } else {
+                    p.untried += 1;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Pending {
+                    delta,
+                    updates: 1,
+                    untried: 1,
+                    attempts: 0,
+                    next_try: Instant::now(),
+                });
+            }
+        }
     };
     loop {
         // Wait for work: a new update, or the earliest retry.
@@ -1243,6 +1321,7 @@ async fn writer<S: SpendStore, A: AlertSink>(
                     .await
                     .map(|_| None),
             };
+            let first_tries = std::mem::take(&mut p.untried);
             match result {
                 Ok(total) => {
                     shared.stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -1250,6 +1329,7 @@ async fn writer<S: SpendStore, A: AlertSink>(
                     if let (Some(total), Key::Month(tenant, month)) = (total, &key) {
                         alerts(&shared, tenant, month, total).await;
                     }
+                    tried(&shared, first_tries);
                 }
                 Err(err) => {
                     shared.stats.write_failures.fetch_add(1, Ordering::Relaxed);
@@ -1258,9 +1338,18 @@ async fn writer<S: SpendStore, A: AlertSink>(
                     tracing::warn!(error = %err, attempts = p.attempts, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "spend write failed; kept and retried");
                     p.next_try = Instant::now() + wait;
                     pending.insert(key, p);
+                    tried(&shared, first_tries);
                 }
             }
         }
+    }
+}
+
+/// `n` updates have ended their first write attempt: wakes whoever [`SpendTracker::settle`]s.
+fn tried<S, A>(shared: &Shared<S, A>, n: u64) {
+    if n > 0 {
+        shared.untried.fetch_sub(n, Ordering::Release);
+        shared.tried.notify_waiters();
     }
 }
 
@@ -1379,6 +1468,7 @@ mod tests {
                 read_interval: Duration::from_secs(10),
                 initial_backoff: Duration::from_millis(5),
                 max_backoff: Duration::from_millis(20),
+                settle_timeout: DEFAULT_SETTLE_TIMEOUT,
             },
         )
     }
@@ -1546,6 +1636,137 @@ mod tests {
             tokens_per_minute: None,
         };
         assert!(zero.validate().unwrap_err().contains("requestsPerMinute"));
+    }
+
+    /// A store whose adds take `delay` (a table slower than the settle bound).
+    #[derive(Clone, Default)]
+    struct SlowStore {
+        inner: MemorySpendStore,
+        delay: Duration,
+    }
+
+    impl SpendStore for SlowStore {
+        async fn add(&self, t: &str, m: &str, d: &SpendDelta) -> Result<SpendTotals, StoreError> {
+            tokio::time::sleep(self.delay).await;
+            self.inner.add(t, m, d).await
+        }
+        async fn read(&self, t: &str, m: &str) -> Result<SpendTotals, StoreError> {
+            self.inner.read(t, m).await
+        }
+        async fn claim_alert(&self, t: &str, m: &str, pct: u32) -> Result<bool, StoreError> {
+            self.inner.claim_alert(t, m, pct).await
+        }
+        async fn release_alert(&self, t: &str, m: &str, pct: u32) -> Result<(), StoreError> {
+            self.inner.release_alert(t, m, pct).await
+        }
+        async fn count_minute(
+            &self,
+            t: &str,
+            m: &str,
+            requests: u64,
+            tokens: u64,
+        ) -> Result<(u64, u64), StoreError> {
+            self.inner.count_minute(t, m, requests, tokens).await
+        }
+    }
+
+    #[tokio::test]
+    async fn settling_returns_once_the_write_and_its_alert_are_done() {
+        let store = MemorySpendStore::default();
+        let alerts = Collected::default();
+        let t = tracker(store.clone(), alerts.clone(), budget(10.0, vec![50]));
+        t.record("team-a", now(), usd(6), true);
+        // Nothing has run the writer yet: this is what a freeze right now would drop.
+        assert_eq!(store.totals("team-a", "2026-12").requests, 0);
+        assert!(t.settle(Duration::from_secs(5)).await);
+        assert_eq!(store.totals("team-a", "2026-12").pico_usd, 6 * PICO_PER_USD);
+        assert_eq!(
+            alerts.subjects(),
+            vec!["Bedrock budget: team-a reached 50% for 2026-12"]
+        );
+        assert_eq!(t.stats().pending, 0);
+        // Nothing recorded since: settling again returns at once.
+        assert!(t.settle(Duration::ZERO).await);
+    }
+
+    #[tokio::test]
+    async fn settling_waits_for_one_failed_attempt_not_for_the_retries() {
+        let store = MemorySpendStore::default();
+        let t = SpendTracker::start(
+            store.clone(),
+            Collected::default(),
+            HashMap::from([("team-a".to_owned(), budget(100.0, vec![]))]),
+            TrackerSettings {
+                initial_backoff: Duration::from_secs(600),
+                max_backoff: Duration::from_secs(600),
+                ..TrackerSettings::default()
+            },
+        );
+        store.set_down(true);
+        t.record("team-a", now(), usd(2), false);
+        assert!(t.settle(Duration::from_secs(5)).await);
+        assert_eq!(t.stats().write_failures, 1);
+        assert_eq!(t.stats().pending, 1, "kept for its retry");
+        // A second answer joins the failing write: no new attempt, nothing to wait for.
+        t.record("team-a", now(), usd(2), false);
+        assert!(t.settle(Duration::from_secs(5)).await);
+        assert_eq!(t.stats().write_failures, 1);
+        assert_eq!(t.stats().pending, 2);
+        assert_eq!(t.estimate("team-a", now()), 4 * PICO_PER_USD);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settling_gives_up_at_its_bound_and_the_write_still_lands() {
+        let store = SlowStore {
+            delay: Duration::from_millis(200),
+            ..SlowStore::default()
+        };
+        let t = SpendTracker::start(
+            store.clone(),
+            Collected::default(),
+            HashMap::from([("team-a".to_owned(), budget(100.0, vec![]))]),
+            TrackerSettings::default(),
+        );
+        t.record("team-a", now(), usd(3), false);
+        let started = Instant::now();
+        assert!(!t.settle(Duration::from_millis(50)).await);
+        assert_eq!(started.elapsed(), Duration::from_millis(50));
+        assert!(t.settle(Duration::from_secs(1)).await);
+        assert_eq!(started.elapsed(), Duration::from_millis(200));
+        assert_eq!(
+            store.inner.totals("team-a", "2026-12").pico_usd,
+            3 * PICO_PER_USD
+        );
+    }
+
+    #[test]
+    fn the_settle_bound_is_read_in_milliseconds_with_a_fix() {
+        let env = |v: &'static str| move |k: &str| (k == ENV_SETTLE_TIMEOUT).then(|| v.to_owned());
+        assert_eq!(
+            TrackerSettings::from_env_with(|_| None)
+                .unwrap()
+                .settle_timeout,
+            DEFAULT_SETTLE_TIMEOUT
+        );
+        assert_eq!(
+            TrackerSettings::from_env_with(env("250"))
+                .unwrap()
+                .settle_timeout,
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            TrackerSettings::from_env_with(env("0"))
+                .unwrap()
+                .settle_timeout,
+            Duration::ZERO
+        );
+        for bad in ["1.5", "-1", "20000", "soon"] {
+            let err = TrackerSettings::from_env_with(env(bad)).unwrap_err();
+            assert!(
+                err.contains(ENV_SETTLE_TIMEOUT) && err.contains("from 0 (no wait) to 10000"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -7,12 +7,14 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use lambda_http::{Error, service_fn};
 use router::auth::Authenticator;
 use router::bedrock::SdkBedrock;
 use router::config::{ENV_KEYS_SECRET, RouterConfig};
 use router::metrics::{MetricsSink, StdoutSink};
 use router::profiles::ProfileDirectory;
+use router::runtime::AfterInvocation;
 use router::spend::RouterSpend;
 use router::{Router, RouterError, RouterParts};
 use shared::profile_map::ProfileMap;
@@ -44,7 +46,13 @@ async fn main() -> Result<(), Error> {
     }
     let sink: Arc<dyn MetricsSink> = Arc::new(StdoutSink);
     let env = |k: &str| std::env::var(k).ok();
-    let spend = RouterSpend::from_env(env, prices, &sdk, &tenants, Arc::clone(&sink))?;
+    let spend = Arc::new(RouterSpend::from_env(
+        env,
+        prices,
+        &sdk,
+        &tenants,
+        Arc::clone(&sink),
+    )?);
     let auth = Authenticator::new(auth_mode, tenants)?;
     let map = ProfileMap::new(&profiles);
     tracing::info!(
@@ -67,13 +75,21 @@ async fn main() -> Result<(), Error> {
         },
         |tenant| ProfileDirectory::new(TenantsConfig::profile_map(tenant)),
     )
-    .with_spend(Arc::new(spend))
+    .with_spend(Arc::clone(&spend))
     .with_default_guardrail(guardrail)
     .with_prompt_cache(prompt_cache);
-    router::runtime::serve(service_fn(move |request| {
-        let router = router.clone();
-        async move { Ok::<_, Infallible>(router.handle(request).await) }
-    }))
+    // Each answer's spend write is attempted before an on-demand environment can be frozen.
+    let settle_spend: AfterInvocation = Arc::new(move || {
+        let spend = Arc::clone(&spend);
+        async move { spend.settle().await }.boxed()
+    });
+    router::runtime::serve(
+        service_fn(move |request| {
+            let router = router.clone();
+            async move { Ok::<_, Infallible>(router.handle(request).await) }
+        }),
+        Some(settle_spend),
+    )
     .await
 }
 

@@ -18,25 +18,45 @@
 //! down, or the address is wrong) ends the run; [`serve_until_unrecoverable`] restarts it unless
 //! that happens immediately several times in a row, and then returns the error so the process
 //! exits as `lambda_runtime` would have.
+//!
+//! On demand, Lambda freezes the environment as soon as it polls for the next invocation, and may
+//! shut a frozen environment down without a word to the runtime. Work queued after an answer
+//! (the spend write) would wait for the next thaw, or be lost. So in that mode [`KeepServing`]
+//! runs an [`AfterInvocation`] hook once an invocation is answered and before the loop polls
+//! again: the caller already has the whole answer, the wait is billed time only. On Managed
+//! Instances the environment is never frozen between invocations, so no hook runs there.
 
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use futures_util::future::Map;
-use lambda_http::lambda_runtime::{LambdaInvocation, layers::TracingLayer};
+use futures_util::future::BoxFuture;
+use lambda_http::lambda_runtime::layers::TracingLayer;
 use lambda_http::tower::{Layer, Service};
 use lambda_http::{Request, Response};
 use tokio::time::Instant;
 
 type BoxError = lambda_http::Error;
 
+/// Work that runs after each invocation is answered, before the next poll (on demand only).
+pub type AfterInvocation = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Whether Lambda hands this environment several invocations at once: `AWS_LAMBDA_MAX_CONCURRENCY`
+/// above 1, read as `lambda_runtime` reads it.
+pub fn is_concurrent(max_concurrency: Option<&str>) -> bool {
+    max_concurrency
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+}
+
 /// Serves `handler` with streamed responses until the Runtime API is unreachable: one invocation
-/// at a time, or `AWS_LAMBDA_MAX_CONCURRENCY` at once when Lambda sets it above 1.
-pub async fn serve<S, B>(handler: S) -> Result<(), BoxError>
+/// at a time, running `after_each` between them, or `AWS_LAMBDA_MAX_CONCURRENCY` at once when
+/// Lambda sets it above 1 (then `after_each` is not used).
+pub async fn serve<S, B>(handler: S, after_each: Option<AfterInvocation>) -> Result<(), BoxError>
 where
     S: Service<Request, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -44,31 +64,41 @@ where
     B::Data: Into<bytes::Bytes> + Send,
     B::Error: Into<BoxError> + Send + std::fmt::Debug,
 {
+    let concurrent = is_concurrent(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
+    let after = if concurrent { None } else { after_each };
     serve_until_unrecoverable(|| {
         lambda_http::streaming_runtime_concurrent(handler.clone())
             .layer(TracingLayer::new())
-            .layer(KeepServingLayer)
+            .layer(KeepServingLayer(after.clone()))
             .run_concurrent()
     })
     .await
 }
 
-/// Wraps the runtime's service (handler plus the Runtime API exchange) in [`KeepServing`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KeepServingLayer;
+/// Wraps the runtime's service (handler plus the Runtime API exchange) in [`KeepServing`], with
+/// the hook to run after each invocation, if any.
+#[derive(Clone, Default)]
+pub struct KeepServingLayer(pub Option<AfterInvocation>);
 
 impl<S> Layer<S> for KeepServingLayer {
     type Service = KeepServing<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        KeepServing(inner)
+        KeepServing {
+            inner,
+            after: self.0.clone(),
+        }
     }
 }
 
 /// A failed Runtime API exchange for one invocation is logged and counted as handled, so the
-/// poll loop that served it goes on (see the module documentation).
-#[derive(Clone, Debug)]
-pub struct KeepServing<S>(S);
+/// poll loop that served it goes on (see the module documentation); then the
+/// [`AfterInvocation`] hook runs, answered or not, before the loop polls again.
+#[derive(Clone)]
+pub struct KeepServing<S> {
+    inner: S,
+    after: Option<AfterInvocation>,
+}
 
 type Outcome = Result<(), BoxError>;
 
@@ -80,22 +110,30 @@ fn keep_serving(outcome: Outcome) -> Outcome {
     Ok(())
 }
 
-impl<S> Service<LambdaInvocation> for KeepServing<S>
+impl<S, R> Service<R> for KeepServing<S>
 where
-    S: Service<LambdaInvocation, Response = (), Error = BoxError>,
+    S: Service<R, Response = (), Error = BoxError>,
+    S::Future: Send + 'static,
 {
     type Response = ();
     type Error = BoxError;
-    type Future = Map<S::Future, fn(Outcome) -> Outcome>;
+    type Future = BoxFuture<'static, Outcome>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
-        self.0
-            .call(invocation)
-            .map(keep_serving as fn(Outcome) -> Outcome)
+    fn call(&mut self, invocation: R) -> Self::Future {
+        let answered = self.inner.call(invocation);
+        let after = self.after.clone();
+        async move {
+            let outcome = keep_serving(answered.await);
+            if let Some(after) = after {
+                after().await;
+            }
+            outcome
+        }
+        .boxed()
     }
 }
 
@@ -137,6 +175,74 @@ where
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    /// A stand-in for the handler plus Runtime API exchange: answers after `took`, or fails.
+    fn exchange(
+        log: Arc<std::sync::Mutex<Vec<&'static str>>>,
+        took: Duration,
+        fails: bool,
+    ) -> impl Service<(), Response = (), Error = BoxError, Future = BoxFuture<'static, Outcome>> + Clone
+    {
+        lambda_http::tower::service_fn(move |()| {
+            let log = Arc::clone(&log);
+            async move {
+                tokio::time::sleep(took).await;
+                log.lock().unwrap().push("answered");
+                if fails {
+                    Err::<(), BoxError>("the response connection closed".into())
+                } else {
+                    Ok(())
+                }
+            }
+            .boxed()
+        })
+    }
+
+    fn recording_hook(log: Arc<std::sync::Mutex<Vec<&'static str>>>) -> AfterInvocation {
+        Arc::new(move || {
+            let log = Arc::clone(&log);
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                log.lock().unwrap().push("after");
+            }
+            .boxed()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_hook_runs_after_the_answer_and_before_the_invocation_ends() {
+        for fails in [false, true] {
+            let log = Arc::new(std::sync::Mutex::new(vec![]));
+            let mut service = KeepServingLayer(Some(recording_hook(Arc::clone(&log))))
+                .layer(exchange(Arc::clone(&log), Duration::from_millis(20), fails));
+            let outcome = service.call(()).await;
+            assert!(outcome.is_ok(), "a failed exchange is logged, not returned");
+            assert_eq!(
+                *log.lock().unwrap(),
+                ["answered", "after"],
+                "fails: {fails}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_hook_the_invocation_ends_with_its_answer() {
+        let log = Arc::new(std::sync::Mutex::new(vec![]));
+        let mut service =
+            KeepServingLayer(None).layer(exchange(Arc::clone(&log), Duration::ZERO, false));
+        service.call(()).await.unwrap();
+        assert_eq!(*log.lock().unwrap(), ["answered"]);
+    }
+
+    #[test]
+    fn the_mode_is_read_as_lambda_runtime_reads_it() {
+        assert!(!is_concurrent(None));
+        assert!(!is_concurrent(Some("1")));
+        assert!(!is_concurrent(Some("0")));
+        assert!(!is_concurrent(Some("eight")));
+        assert!(is_concurrent(Some("2")));
+        assert!(is_concurrent(Some("64")));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_clean_end_returns_at_once() {
@@ -240,7 +346,7 @@ mod tests {
                     )))
                 }
             });
-            serve(handler).await.unwrap();
+            serve(handler, None).await.unwrap();
         }
 
         /// The child process, killed however the test ends.

@@ -118,6 +118,25 @@ impl RouterSpend {
         self.tracker.as_ref()
     }
 
+    /// After an answer is sent, before an on-demand environment asks for its next invocation
+    /// (and may be frozen or shut down): waits, at most `SPEND_SETTLE_TIMEOUT_MS`, until the
+    /// spend of the answers so far has had its write attempt ([`SpendTracker::settle`]).
+    pub async fn settle(&self) {
+        let Some(tracker) = &self.tracker else {
+            return;
+        };
+        let bound = tracker.settings().settle_timeout;
+        if bound.is_zero() || tracker.settle(bound).await {
+            return;
+        }
+        tracing::warn!(
+            pending = tracker.stats().pending,
+            bound_ms = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX),
+            "spend writes not settled within {}; they stay queued for the next invocation",
+            shared::spend::ENV_SETTLE_TIMEOUT
+        );
+    }
+
     /// Whether `tenant` may make a call now: its rate limits, then its budget.
     pub async fn admit(&self, tenant: &str) -> Result<(), Refusal> {
         let Some(tracker) = &self.tracker else {
