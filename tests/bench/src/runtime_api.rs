@@ -52,6 +52,8 @@ struct Shared {
     answers: mpsc::UnboundedSender<Answer>,
     /// When the function first asked for an event: the end of its init, as Lambda counts it.
     first_poll: std::sync::Mutex<Option<Instant>>,
+    /// When the function last asked for an event: after an answer, the end of what Lambda bills.
+    last_poll: std::sync::Mutex<Option<Instant>>,
     /// When each event in flight was handed out, by request id.
     handed_out: std::sync::Mutex<HashMap<String, Instant>>,
     /// Callers waiting for one request's answer ([`RuntimeApi::invoke_shared`]); other answers
@@ -265,6 +267,7 @@ async fn serve(shared: Arc<Shared>, req: http::Request<Incoming>) -> http::Respo
     match route(&path) {
         RouteKind::Next => {
             lock(&shared.first_poll).get_or_insert(at);
+            *lock(&shared.last_poll) = Some(at);
             let next = shared.events.lock().await.recv().await;
             let Some((id, event)) = next else {
                 return reply(410, "{}");
@@ -348,6 +351,7 @@ impl RuntimeApi {
             events: Mutex::new(events_rx),
             answers: answers_tx,
             first_poll: std::sync::Mutex::new(None),
+            last_poll: std::sync::Mutex::new(None),
             handed_out: std::sync::Mutex::new(HashMap::new()),
             waiters: std::sync::Mutex::new(HashMap::new()),
         });
@@ -380,6 +384,11 @@ impl RuntimeApi {
     /// When the function first polled for an event (its init ended), if it has.
     pub fn first_poll(&self) -> Option<Instant> {
         *lock(&self.shared.first_poll)
+    }
+
+    /// When the function last polled for an event, if it has.
+    pub fn last_poll(&self) -> Option<Instant> {
+        *lock(&self.shared.last_poll)
     }
 
     pub fn url(&self) -> String {

@@ -156,8 +156,25 @@ struct Life {
     /// first event right after it.
     first_byte_ms: Vec<f64>,
     direct_first_ms: Vec<f64>,
+    /// Warm router requests: whole answer → the next poll for an event, the billed time after
+    /// the answer (where the on-demand router settles a budgeted tenant's spend write).
+    after_ms: Vec<f64>,
     errors: usize,
     first_error: Option<String>,
+}
+
+/// Milliseconds from `answered` to the function's next poll for an event (within 2 s).
+async fn next_poll_after(api: &RuntimeApi, answered: Instant) -> Option<f64> {
+    let give_up = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Some(polled) = api.last_poll().filter(|p| *p >= answered) {
+            return ms_between(Some(answered), Some(polled));
+        }
+        if Instant::now() > give_up {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
 }
 
 pub(crate) fn ms_between(from: Option<Instant>, to: Option<Instant>) -> Option<f64> {
@@ -239,6 +256,9 @@ async fn life_in(
         }
         if let Some(t) = ms_between(answer.handed_out, Some(answer.at)) {
             life.warm_ms.push(t);
+        }
+        if case.binary == "router" && case.kind == Kind::Whole {
+            life.after_ms.extend(next_poll_after(api, answer.at).await);
         }
         if let Kind::Streamed(direct) = case.kind {
             let first = ms_between(answer.handed_out, answer.first_byte).ok_or_else(|| {
@@ -522,6 +542,19 @@ fn case_rows(
                     row = row.target(Target::at_most(2.0));
                 }
                 rows.push(row.note(format!("{} warm requests", warm.len())));
+            }
+            let after = all(|l| &l.after_ms);
+            if !after.is_empty() {
+                for (p, label) in [(50.0, "p50"), (99.0, "p99")] {
+                    rows.push(
+                        Row::new(s, format!("{mb} MB {name} answer → next poll {label}"), "ms")
+                            .values(&[percentile(&after, p)])
+                            .note(format!(
+                                "billed time after the answer's last byte (a budgeted tenant's spend write settles in it; the stand-in answers DynamoDB at once), {} warm requests",
+                                after.len()
+                            )),
+                    );
+                }
             }
         }
         Kind::Streamed(_) => {
